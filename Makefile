@@ -1,0 +1,52 @@
+# vadlit — every target installs what it needs first (a project-local .venv), then runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH_VERSION ?= 2.13.0
+# Where a CPU-only machine gets a CPU build of torch when none is offered locally (never CUDA wheels).
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+ARGS ?=
+PYTEST_ARGS ?=
+SWEEP ?=
+CKPT ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install train eval test test-all tensorboard clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+		echo "GPU found: installing the CUDA build of torch==$(TORCH_VERSION)"; \
+		$(BIN)/pip install -q "torch==$(TORCH_VERSION)"; \
+	else \
+		echo "no GPU: installing a CPU build of torch==$(TORCH_VERSION)"; \
+		$(BIN)/pip install -q --no-index --no-deps "torch==$(TORCH_VERSION)" 2>/dev/null \
+		|| $(BIN)/pip install -q --no-deps "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX); \
+	fi
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install vadlit with its dependencies (CPU or CUDA torch)
+
+train: $(STAMP) ## Train and test the default model on the embedded synthetic benchmark (ARGS=hydra overrides)
+	$(BIN)/vadlit-train $(ARGS)
+
+eval: $(STAMP) ## Test a checkpoint: make eval CKPT=path/to.ckpt [ARGS=...]
+	$(BIN)/vadlit-eval ckpt_path=$(CKPT) $(ARGS)
+
+test: $(STAMP) ## Run the test suite (fast tests; under ~8 minutes on 2 CPU cores)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-all: $(STAMP) ## Run every test, the slow ones too
+	$(BIN)/pytest -m "" $(PYTEST_ARGS)
+
+tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/ and multirun/
+	$(BIN)/tensorboard --logdir . --bind_all
+
+clean: ## Remove the virtual environment and caches (keeps outputs/)
+	rm -rf $(VENV) .pytest_cache .cache src/*.egg-info

@@ -1,0 +1,3 @@
+"""vadlit: video anomaly detection experiments with temporal-attention GANs."""
+
+__version__ = "0.1.0"

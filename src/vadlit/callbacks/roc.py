@@ -1,0 +1,29 @@
+"""The test ROC curve as a TensorBoard figure, from the same frame scores as metrics.json."""
+
+from __future__ import annotations
+
+import lightning.pytorch as L
+
+from vadlit.callbacks.tensorboard import tensorboard_writer
+from vadlit.evaluation.metrics import roc_curve
+
+
+class RocCurve(L.Callback):
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
+        result = getattr(pl_module, "test_result", None)
+        writer = tensorboard_writer(trainer)
+        if writer is None or result is None or not result.metrics or result.metrics.get("auroc") is None:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fpr, tpr, _ = roc_curve(result.scores, result.labels)
+        fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+        ax.plot(fpr, tpr, label=f"AUROC {result.metrics['auroc']:.3f}")
+        ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=0.8)
+        ax.set(xlabel="false positive rate", ylabel="true positive rate", title="frame-level ROC (test)")
+        ax.legend(loc="lower right")
+        writer.add_figure("test/roc", fig, trainer.global_step)
+        plt.close(fig)

@@ -1,0 +1,1 @@
+"""Thin entry points: compose the Hydra config, call the library, turn user errors into one line."""

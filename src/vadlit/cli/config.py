@@ -1,0 +1,19 @@
+"""Where the Hydra config tree lives: `conf/` at the project root, or VADLIT_CONFIG_DIR."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def config_dir() -> str:
+    env = os.environ.get("VADLIT_CONFIG_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[3] / "conf")  # src/vadlit/cli -> project root
+    for path in candidates:
+        if (path / "train.yaml").is_file():
+            return str(path)
+    raise SystemExit(
+        f"vadlit: error: no Hydra config tree found (looked for train.yaml in {', '.join(map(str, candidates))}); "
+        "install vadlit from its repository with `pip install -e .` or set VADLIT_CONFIG_DIR"
+    )

@@ -1,0 +1,20 @@
+"""`vadlit-eval ckpt_path=...`: score the test set with a trained checkpoint and write the results."""
+
+import hydra
+from omegaconf import DictConfig
+
+from vadlit.cli.config import config_dir
+from vadlit.cli.errors import user_errors_as_messages
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval")
+@user_errors_as_messages
+def main(cfg: DictConfig) -> float | None:
+    from vadlit.run import run
+
+    metrics = run(cfg)
+    return None if not metrics else metrics.get("auroc")
+
+
+if __name__ == "__main__":
+    main()

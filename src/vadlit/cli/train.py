@@ -1,0 +1,20 @@
+"""`vadlit-train`: train on normal clips, test the checkpoint chosen on validation, write the results."""
+
+import hydra
+from omegaconf import DictConfig
+
+from vadlit.cli.config import config_dir
+from vadlit.cli.errors import user_errors_as_messages
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
+@user_errors_as_messages
+def main(cfg: DictConfig) -> float | None:
+    from vadlit.run import run  # imported here so `--help` stays fast
+
+    metrics = run(cfg)
+    return None if not metrics else metrics.get("auroc")  # the value a Hydra sweeper would optimise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""The frame cache: every video is decoded once, resized, and kept on disk as uint8 arrays.
+
+Training then reads memory-mapped arrays, so a data set larger than RAM still trains and no clip
+ever decodes a video. A cache folder is keyed by the source's content key and the preprocessing
+settings, and is written under a temporary name and renamed when complete, so a killed run never
+leaves a half cache that a later run would reuse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vadlit.data.frames import as_size, convert_channels, resize_frames, resize_masks
+from vadlit.data.source import NORMAL, Source, VideoData
+from vadlit.errors import DataError
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class CachedVideo:
+    """One cached video: memory-mapped frames (N, H, W, C) and its ground truth if any."""
+
+    name: str
+    frames: np.ndarray
+    labels: np.ndarray | None = None
+    kinds: list[str] | None = None
+    masks: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
+
+@dataclass
+class CachedSplit:
+    """The cached videos of one split, in the source's order."""
+
+    split: str
+    videos: list[CachedVideo]
+    path: Path
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def has_labels(self) -> bool:
+        return bool(self.videos) and all(v.labels is not None for v in self.videos)
+
+    def summary(self) -> dict:
+        frames = sum(len(v) for v in self.videos)
+        anomalous = sum(int(v.labels.sum()) for v in self.videos if v.labels is not None)
+        return {"split": self.split, "videos": len(self.videos), "frames": frames, "anomalous_frames": anomalous}
+
+
+def cache_key(source: Source, split: str, image_size, channels: int) -> str:
+    """A short hash of everything that determines the cached arrays."""
+    content = {
+        "version": CACHE_VERSION,
+        "source": source.name,
+        "source_key": source.cache_key(),
+        "split": split,
+        "image_size": list(as_size(image_size)),
+        "channels": int(channels),
+    }
+    blob = json.dumps(content, sort_keys=True, default=str).encode()
+    return hashlib.sha1(blob).hexdigest()[:16]
+
+
+def load_split(
+    source: Source,
+    split: str,
+    cache_dir: str | os.PathLike,
+    image_size,
+    channels: int,
+    rebuild: bool = False,
+) -> CachedSplit:
+    """The cached split, building it first when it is missing (or when `rebuild`)."""
+    size = as_size(image_size)
+    folder = Path(cache_dir).expanduser().resolve() / f"{source.name}-{split}-{cache_key(source, split, size, channels)}"
+    if rebuild and folder.exists():
+        shutil.rmtree(folder)
+    if not (folder / "meta.json").exists():
+        _build(source, split, folder, size, channels)
+    return _open(folder, split)
+
+
+def _prepare(data: VideoData, name: str, size: tuple[int, int], channels: int) -> VideoData:
+    frames = np.asarray(data.frames)
+    if frames.dtype != np.uint8 or frames.ndim not in (3, 4) or frames.shape[0] == 0:
+        raise DataError(
+            f"video '{name}': expected frames as a non-empty (N, H, W[, C]) uint8 array, "
+            f"got shape {frames.shape} of {frames.dtype}"
+        )
+    n = frames.shape[0]
+    frames = resize_frames(convert_channels(frames, channels), size)
+    labels = None if data.labels is None else np.asarray(data.labels).astype(np.uint8).reshape(-1)
+    if labels is not None and labels.shape[0] != n:
+        raise DataError(f"video '{name}': {labels.shape[0]} frame labels for {n} frames; expected one label per frame")
+    if labels is not None and not np.isin(labels, (0, 1)).all():
+        raise DataError(f"video '{name}': frame labels must be 0 or 1, got values {sorted(set(labels.tolist()))[:5]}")
+    kinds = data.kinds
+    if kinds is None and labels is not None:
+        kinds = [NORMAL if l == 0 else "anomaly" for l in labels]
+    if kinds is not None and len(kinds) != n:
+        raise DataError(f"video '{name}': {len(kinds)} frame kinds for {n} frames; expected one per frame")
+    masks = None
+    if data.masks is not None:
+        if len(data.masks) != n:
+            raise DataError(f"video '{name}': {len(data.masks)} pixel masks for {n} frames; expected one per frame")
+        masks = resize_masks(np.asarray(data.masks), size)
+    return VideoData(frames, labels, None if kinds is None else list(kinds), masks)
+
+
+def _build(source: Source, split: str, folder: Path, size: tuple[int, int], channels: int) -> None:
+    records = source.videos(split)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        index = []
+        for i, record in enumerate(_progress(records, f"caching {source.name}/{split}")):
+            data = _prepare(record.load(), record.name, size, channels)
+            np.save(tmp / f"{i:05d}-frames.npy", data.frames)
+            entry = {"name": record.name, "frames": int(data.frames.shape[0])}
+            if data.labels is not None:
+                np.save(tmp / f"{i:05d}-labels.npy", data.labels)
+                entry["kinds"] = data.kinds
+            if data.masks is not None:
+                np.save(tmp / f"{i:05d}-masks.npy", np.packbits(data.masks, axis=-1))
+                entry["mask_width"] = size[1]
+            index.append(entry)
+        meta = {"split": split, "source": source.name, "image_size": list(size), "channels": channels, "videos": index}
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        if folder.exists():  # another run finished the same cache first: keep theirs
+            shutil.rmtree(tmp)
+            return
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _open(folder: Path, split: str) -> CachedSplit:
+    meta = json.loads((folder / "meta.json").read_text())
+    videos = []
+    for i, entry in enumerate(meta["videos"]):
+        frames = np.load(folder / f"{i:05d}-frames.npy", mmap_mode="r")
+        labels = masks = None
+        if (folder / f"{i:05d}-labels.npy").exists():
+            labels = np.load(folder / f"{i:05d}-labels.npy")
+        if "mask_width" in entry:
+            packed = np.load(folder / f"{i:05d}-masks.npy", mmap_mode="r")
+            masks = _PackedMasks(packed, entry["mask_width"])
+        videos.append(CachedVideo(entry["name"], frames, labels, entry.get("kinds"), masks))
+    return CachedSplit(split, videos, folder, meta)
+
+
+class _PackedMasks:
+    """Bit-packed masks on disk (1/8 of the bytes), unpacked per frame on access."""
+
+    def __init__(self, packed: np.ndarray, width: int):
+        self.packed, self.width = packed, width
+
+    def __len__(self) -> int:
+        return int(self.packed.shape[0])
+
+    def __getitem__(self, index) -> np.ndarray:
+        return np.unpackbits(self.packed[index], axis=-1, count=self.width).astype(bool)
+
+
+def _progress(items: list, description: str):
+    """A progress bar for long builds (rich), silent for a handful of videos."""
+    if len(items) < 4:
+        return items
+    from rich.progress import track
+
+    return track(items, description=description, transient=True)

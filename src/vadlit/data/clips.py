@@ -1,0 +1,66 @@
+"""Clips: windows of `clip_len` consecutive frames, the unit the model sees.
+
+Windows start every `stride` frames and the last window of a segment is aligned to its end, so
+every frame of a segment lies in at least one clip and can be scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from vadlit.data.cache import CachedVideo
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Frames [start, end) of video number `video` of a split."""
+
+    video: int
+    start: int
+    end: int
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+def window_starts(length: int, clip_len: int, stride: int) -> list[int]:
+    """Start offsets of the windows over `length` frames; [] when the segment is too short."""
+    if clip_len < 1 or stride < 1:
+        raise ValueError(f"clip_len and stride must be >= 1, got {clip_len} and {stride}")
+    if length < clip_len:
+        return []
+    starts = list(range(0, length - clip_len + 1, stride))
+    if starts[-1] != length - clip_len:
+        starts.append(length - clip_len)
+    return starts
+
+
+class ClipDataset(Dataset):
+    """Clips over segments of cached videos.
+
+    Each item: `clip` uint8 (T, C, H, W), `video` (index in the split), `frames` (T,) 0-based frame
+    indices in that video, and `labels` (T,) when the split has ground truth.
+    """
+
+    def __init__(self, videos: list[CachedVideo], segments: list[Segment], clip_len: int, stride: int):
+        self.videos, self.clip_len = videos, clip_len
+        self.windows = [
+            (seg.video, seg.start + s) for seg in segments for s in window_starts(len(seg), clip_len, stride)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        video, start = self.windows[index]
+        v = self.videos[video]
+        stop = start + self.clip_len
+        clip = torch.from_numpy(np.array(v.frames[start:stop]))  # a copy: memmaps are read-only.permute(0, 3, 1, 2)
+        item = {"clip": clip, "video": torch.tensor(video), "frames": torch.arange(start, stop)}
+        if v.labels is not None:
+            item["labels"] = torch.from_numpy(v.labels[start:stop].astype(np.int64))
+        return item

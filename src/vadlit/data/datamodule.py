@@ -1,0 +1,143 @@
+"""`ClipDataModule`: train / val / test clips from any source, through the frame cache.
+
+Train and val both come from the normal training videos: val is a held-out part of them (whole
+videos when there are several, the tail of the video otherwise) and is what picks checkpoints.
+The test split is only ever scored, never used to choose anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import lightning.pytorch as L
+from torch.utils.data import DataLoader
+
+from vadlit.data.cache import CachedSplit, load_split
+from vadlit.data.clips import ClipDataset, Segment
+from vadlit.data.frames import as_size
+from vadlit.data.source import Source
+from vadlit.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+
+class ClipDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        source: Source,
+        image_size: int | list[int] = 64,
+        channels: int = 1,
+        clip_len: int = 8,
+        stride: int = 4,
+        eval_stride: int | None = None,
+        batch_size: int = 16,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        val_fraction: float = 0.2,
+        cache_dir: str = ".cache/vadlit",
+        rebuild_cache: bool = False,
+        pin_memory: bool = False,
+    ):
+        super().__init__()
+        _check_positive(clip_len=clip_len, stride=stride, batch_size=batch_size, channels=channels)
+        if channels not in (1, 3):
+            raise ConfigError(f"data.channels={channels}: expected 1 (grey) or 3 (RGB)")
+        if not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction={val_fraction}: expected a fraction strictly between 0 and 1")
+        self.source = source
+        self.image_size = as_size(image_size)
+        self.channels, self.clip_len, self.stride = channels, clip_len, stride
+        self.eval_stride = eval_stride or stride
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
+        self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.val_fraction = val_fraction
+        self.cache_dir, self.rebuild_cache = Path(cache_dir), rebuild_cache
+        self.train_split: CachedSplit | None = None
+        self.test_split: CachedSplit | None = None
+        self.skipped: dict[str, list[str]] = {"train": [], "test": []}
+
+    # -- splits -------------------------------------------------------------------------------
+    def _load(self, split: str) -> CachedSplit:
+        cached = load_split(self.source, split, self.cache_dir, self.image_size, self.channels, self.rebuild_cache)
+        if not cached.videos:
+            raise DataError(f"data source '{self.source.name}' has no {split} videos")
+        short = [v.name for v in cached.videos if len(v) < self.clip_len]
+        if short:
+            log.warning(
+                "skipping %d %s video(s) shorter than data.clip_len=%d frames: %s",
+                len(short), split, self.clip_len, ", ".join(short[:10]),
+            )
+        self.skipped[split] = short
+        return cached
+
+    def prepare_data(self) -> None:
+        """Build the caches once (rank 0); later runs reuse them."""
+        for split in ("train", "test"):
+            load_split(self.source, split, self.cache_dir, self.image_size, self.channels, self.rebuild_cache)
+        self.rebuild_cache = False
+
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit", "validate") and self.train_split is None:
+            self.train_split = self._load("train")
+            self.train_segments, self.val_segments = self._hold_out(self.train_split)
+        if stage in (None, "test", "predict") and self.test_split is None:
+            self.test_split = self._load("test")
+
+    def _hold_out(self, split: CachedSplit) -> tuple[list[Segment], list[Segment]]:
+        usable = [i for i, v in enumerate(split.videos) if len(v) >= self.clip_len]
+        if not usable:
+            raise DataError(f"no training video has at least data.clip_len={self.clip_len} frames")
+        if len(usable) >= 2:  # whole videos: val frames share no clip with training frames
+            n_val = min(len(usable) - 1, max(1, math.ceil(len(usable) * self.val_fraction)))
+            train = [Segment(i, 0, len(split.videos[i])) for i in usable[:-n_val]]
+            val = [Segment(i, 0, len(split.videos[i])) for i in usable[-n_val:]]
+            return train, val
+        i = usable[0]
+        n = len(split.videos[i])
+        cut = n - max(self.clip_len, int(round(n * self.val_fraction)))
+        if cut < self.clip_len:
+            raise DataError(
+                f"the only training video '{split.videos[i].name}' has {n} frames: too few to hold out "
+                f"data.val_fraction={self.val_fraction} of it with data.clip_len={self.clip_len}"
+            )
+        return [Segment(i, 0, cut)], [Segment(i, cut, n)]
+
+    @property
+    def test_videos(self) -> list:
+        """Test videos that are scored (those at least one clip long)."""
+        assert self.test_split is not None, "call setup('test') first"
+        return [v for v in self.test_split.videos if len(v) >= self.clip_len]
+
+    # -- loaders ------------------------------------------------------------------------------
+    def _loader(self, dataset: ClipDataset, batch_size: int, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+            drop_last=False,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        ds = ClipDataset(self.train_split.videos, self.train_segments, self.clip_len, self.stride)
+        return self._loader(ds, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        ds = ClipDataset(self.train_split.videos, self.val_segments, self.clip_len, self.eval_stride)
+        return self._loader(ds, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        videos = self.test_split.videos
+        segments = [Segment(i, 0, len(v)) for i, v in enumerate(videos) if len(v) >= self.clip_len]
+        ds = ClipDataset(videos, segments, self.clip_len, self.eval_stride)
+        return self._loader(ds, self.eval_batch_size, shuffle=False)
+
+
+def _check_positive(**values: int) -> None:
+    for key, value in values.items():
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"data.{key}={value!r}: expected a positive integer")

@@ -1,0 +1,102 @@
+"""Map clip-level scores back to one score per video frame.
+
+A model scores clips (windows of frames), but ground truth is per frame, so every frame gets the
+mean of the scores of all clips that contain it. This works for overlapping windows (each frame is
+covered several times) and for "predict" models that score a single frame per clip alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from vadlit.errors import DataError, VadlitError
+
+
+class FrameScores:
+    """Accumulates per-frame score sums and counts (float64, on the CPU) over a whole test set."""
+
+    def __init__(self, video_names: Sequence[str], lengths: Sequence[int]) -> None:
+        names = [str(n) for n in video_names]
+        lens = [int(n) for n in lengths]
+        if len(names) != len(lens):
+            raise DataError(
+                f"FrameScores got {len(names)} video names but {len(lens)} lengths; expected one length per video"
+            )
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise DataError(f"FrameScores got duplicate video names {dup[:5]}; expected unique names")
+        for name, n in zip(names, lens):
+            if n < 1:
+                raise DataError(f"video {name!r} has length {n}; expected at least 1 frame")
+        self.video_names = names
+        self.lengths = lens
+        # Frames of all videos live in one flat array; video v starts at offsets[v].
+        self._offsets = np.concatenate([[0], np.cumsum(lens, dtype=np.int64)])
+        self._lengths = np.asarray(lens, dtype=np.int64)
+        self._sum = np.zeros(int(self._offsets[-1]), dtype=np.float64)
+        self._count = np.zeros(int(self._offsets[-1]), dtype=np.int64)
+
+    def reset(self) -> None:
+        """Forget all scores (e.g. between validation epochs)."""
+        self._sum.fill(0.0)
+        self._count.fill(0)
+
+    def update(self, video: torch.Tensor, frames: torch.Tensor, scores: torch.Tensor) -> None:
+        """Add a batch: ``video`` (B,) video indices, ``frames`` (B, T') 0-based frame indices, ``scores`` (B, T').
+
+        1-D ``frames``/``scores`` of shape (B,) are read as one scored frame per clip.
+        """
+        v = torch.as_tensor(video).detach().to("cpu", torch.int64).numpy().reshape(-1)
+        f = torch.as_tensor(frames).detach().to("cpu", torch.int64).numpy()
+        s = torch.as_tensor(scores).detach().to("cpu", torch.float64).numpy()
+        if f.ndim == 1:
+            f = f[:, None]
+        if s.ndim == 1:
+            s = s[:, None]
+        if f.ndim != 2 or f.shape != s.shape or f.shape[0] != v.shape[0]:
+            raise DataError(
+                f"FrameScores.update got video {tuple(v.shape)}, frames {tuple(f.shape)}, scores {tuple(s.shape)}; "
+                "expected video (B,), frames (B, T') and scores (B, T') of the same shape"
+            )
+        if v.size == 0:
+            return
+        if v.min() < 0 or v.max() >= len(self.video_names):
+            bad = int(v[(v < 0) | (v >= len(self.video_names))][0])
+            raise DataError(f"video index {bad} is out of range; expected 0..{len(self.video_names) - 1}")
+        lengths = self._lengths[v][:, None]
+        outside = (f < 0) | (f >= lengths)
+        if outside.any():
+            row, col = np.argwhere(outside)[0]
+            name = self.video_names[int(v[row])]
+            raise DataError(
+                f"video {name!r}: frame index {int(f[row, col])} is out of range; "
+                f"expected 0..{int(lengths[row, 0]) - 1} (0-based, video has {int(lengths[row, 0])} frames)"
+            )
+        flat = (self._offsets[v][:, None] + f).reshape(-1)
+        np.add.at(self._sum, flat, s.reshape(-1))
+        np.add.at(self._count, flat, 1)
+
+    def compute(self) -> dict[str, np.ndarray]:
+        """Video name -> (N,) mean score per frame; raises if any frame was never scored."""
+        missing = []
+        for i, name in enumerate(self.video_names):
+            counts = self._count[self._offsets[i] : self._offsets[i + 1]]
+            n_missing = int((counts == 0).sum())
+            if n_missing:
+                first = int(np.flatnonzero(counts == 0)[0])
+                missing.append(f"{name!r} ({n_missing} of {self.lengths[i]} frames, first 0-based index {first})")
+        if missing:
+            more = f" and {len(missing) - 5} more videos" if len(missing) > 5 else ""
+            raise VadlitError(
+                "some frames got no score (no clip containing them was scored): "
+                + ", ".join(missing[:5])
+                + more
+                + "; expected every frame to be covered by at least one clip"
+            )
+        mean = self._sum / self._count
+        return {
+            name: mean[self._offsets[i] : self._offsets[i + 1]].copy() for i, name in enumerate(self.video_names)
+        }

@@ -1,0 +1,223 @@
+"""Frame-level anomaly detection metrics (AUROC micro/macro/per kind, AP, EER).
+
+Every value is plain Python and JSON-safe: a metric that is undefined on the given data (e.g. a
+test set with one class only) is ``None`` and ``warnings`` says why, never NaN.
+
+Scores are replaced by their ranks before they reach torchmetrics: torchmetrics treats inputs
+outside [0, 1] as logits and applies a float sigmoid, which would merge distinct large scores into
+ties. Ranks keep order and ties exactly, and AUROC, AP and the ROC depend on nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from torchmetrics.functional.classification import binary_auroc, binary_average_precision, binary_roc
+
+from vadlit.errors import DataError
+
+_NORMAL_KIND = "normal"
+
+
+def _names(keys: Sequence[str], limit: int = 5) -> str:
+    keys = sorted(keys)
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(repr(k) for k in keys[:limit]) + more
+
+
+def _validate(
+    scores: Mapping[str, np.ndarray],
+    labels: Mapping[str, np.ndarray],
+    kinds: Mapping[str, Sequence[str]] | None,
+) -> tuple[list[str], list[np.ndarray], list[np.ndarray], list[np.ndarray] | None]:
+    """Check shapes and values; return names (scores' order), float64 scores, int64 labels, kinds."""
+    missing, extra = set(scores) - set(labels), set(labels) - set(scores)
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"no labels for video(s) {_names(missing)}")
+        if extra:
+            parts.append(f"labels but no scores for video(s) {_names(extra)}")
+        raise DataError("; ".join(parts) + "; expected scores and labels for the same videos")
+    if kinds is not None and set(kinds) != set(scores):
+        diff = set(kinds) ^ set(scores)
+        raise DataError(f"kinds and scores name different videos ({_names(diff)}); expected the same videos")
+    names = list(scores)
+    out_s, out_y, out_k = [], [], [] if kinds is not None else None
+    for name in names:
+        s = np.asarray(scores[name], dtype=np.float64)
+        y = np.asarray(labels[name])
+        if s.ndim != 1 or y.ndim != 1:
+            raise DataError(
+                f"video {name!r}: scores have shape {s.shape} and labels {y.shape}; expected 1-D arrays (one per frame)"
+            )
+        if len(s) != len(y):
+            raise DataError(f"video {name!r}: {len(s)} scores but {len(y)} labels; expected one label per frame")
+        bad = ~np.isin(y, (0, 1))
+        if bad.any():
+            values = sorted({repr(v) for v in y[bad].tolist()})[:5]
+            raise DataError(
+                f"video {name!r}: labels contain {', '.join(values)}; expected only 0 (normal) or 1 (anomalous)"
+            )
+        finite = np.isfinite(s)
+        if not finite.all():
+            first = int(np.flatnonzero(~finite)[0])
+            raise DataError(
+                f"video {name!r}: {int((~finite).sum())} scores are NaN or infinite "
+                f"(first at 0-based frame {first}: {s[first]!r}); expected finite scores"
+            )
+        out_s.append(s)
+        out_y.append(y.astype(np.int64))
+        if out_k is not None:
+            k = np.asarray([str(x) for x in kinds[name]], dtype=object)
+            if len(k) != len(s):
+                raise DataError(f"video {name!r}: {len(s)} scores but {len(k)} kinds; expected one kind per frame")
+            out_k.append(k)
+    return names, out_s, out_y, out_k
+
+
+def _ranks(s: np.ndarray) -> tuple[torch.Tensor, np.ndarray, int]:
+    """Scores -> dense ranks scaled to [0, 1] (exact order and ties), the unique scores and the scale."""
+    unique, inverse = np.unique(s, return_inverse=True)
+    scale = max(len(unique) - 1, 1)
+    return torch.from_numpy(inverse.reshape(-1) / scale), unique, scale
+
+
+def _target(y: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
+
+
+def _both_classes(y: np.ndarray) -> bool:
+    return bool(y.size) and 0 < int(y.sum()) < y.size
+
+
+def _auroc(s: np.ndarray, y: np.ndarray) -> float:
+    return float(binary_auroc(_ranks(s)[0], _target(y), validate_args=False))
+
+
+def _ap(s: np.ndarray, y: np.ndarray) -> float:
+    return float(binary_average_precision(_ranks(s)[0], _target(y), validate_args=False))
+
+
+def _roc(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ROC (fpr, tpr, thresholds in score units); the first point (0, 0) has threshold +inf."""
+    r, unique, scale = _ranks(s)
+    fpr, tpr, thr = binary_roc(r, _target(y), validate_args=False)
+    idx = np.rint(thr.numpy().astype(np.float64) * scale).astype(np.int64)
+    thresholds = unique[np.clip(idx, 0, len(unique) - 1)].astype(np.float64)
+    thresholds[0] = np.inf  # torchmetrics' artificial first threshold: nothing is called anomalous
+    return fpr.numpy().astype(np.float64), tpr.numpy().astype(np.float64), thresholds
+
+
+def _eer(fpr: np.ndarray, tpr: np.ndarray, thr: np.ndarray) -> tuple[float, float]:
+    """Equal error rate: where FPR = 1 - TPR (miss rate), linearly interpolated along the ROC."""
+    gap = (1.0 - tpr) - fpr  # 1 at (0, 0), -1 at (1, 1), non-increasing along the curve
+    i = int(np.flatnonzero(gap <= 0)[0])
+    if gap[i] == 0 or i == 0:
+        return float(fpr[i]), float(thr[i])
+    t = gap[i - 1] / (gap[i - 1] - gap[i])
+    eer = fpr[i - 1] + t * (fpr[i] - fpr[i - 1])
+    if np.isfinite(thr[i - 1]):
+        threshold = thr[i - 1] + t * (thr[i] - thr[i - 1])
+    else:  # segment from the artificial (0, 0) point: the nearest real threshold
+        threshold = thr[i]
+    return float(eer), float(threshold)
+
+
+def compute_metrics(
+    scores: Mapping[str, np.ndarray],
+    labels: Mapping[str, np.ndarray],
+    kinds: Mapping[str, Sequence[str]] | None = None,
+) -> dict:
+    """Frame-level metrics of per-frame ``scores`` against 0/1 ``labels`` (1 = anomalous), per video name.
+
+    ``kinds`` (optional) gives each frame's anomaly kind (e.g. "fighting"; "normal" for normal frames)
+    for ``auroc_by_kind``: each kind's anomalous frames against all normal frames of all videos.
+    """
+    names, s_list, y_list, k_list = _validate(scores, labels, kinds)
+    warnings: list[str] = []
+    s_all = np.concatenate(s_list) if s_list else np.zeros(0)
+    y_all = np.concatenate(y_list) if y_list else np.zeros(0, dtype=np.int64)
+    n_pos = int(y_all.sum())
+    n_neg = int(y_all.size - n_pos)
+
+    auroc = ap = eer = eer_threshold = None
+    if _both_classes(y_all):
+        auroc = _auroc(s_all, y_all)
+        ap = _ap(s_all, y_all)
+        eer, eer_threshold = _eer(*_roc(s_all, y_all))
+    else:
+        what = "no test frames" if y_all.size == 0 else f"all {y_all.size} test frames have label {int(y_all[0])}"
+        warnings.append(
+            f"auroc, ap, eer: undefined because there are {what}; both normal and anomalous frames are needed"
+        )
+
+    per_video: dict[str, float | None] = {}
+    for name, s, y in zip(names, s_list, y_list):
+        per_video[name] = _auroc(s, y) if _both_classes(y) else None
+    used = [v for v in per_video.values() if v is not None]
+    n_skipped = len(per_video) - len(used)
+    auroc_macro = float(np.mean(used)) if used else None
+    if not used:
+        warnings.append("auroc_macro: undefined because no video has both normal and anomalous frames")
+    elif n_skipped:
+        warnings.append(
+            f"auroc_macro: {n_skipped} of {len(per_video)} videos have one class only and were skipped "
+            "(their auroc_per_video is null)"
+        )
+
+    by_kind: dict[str, float | None] = {}
+    if k_list is not None:
+        k_all = np.concatenate(k_list) if k_list else np.zeros(0, dtype=object)
+        anomalous_kinds = k_all[y_all == 1]
+        is_normal_name = np.array([k.lower() in (_NORMAL_KIND, "") for k in anomalous_kinds], dtype=bool)
+        if is_normal_name.any():
+            warnings.append(
+                f"auroc_by_kind: {int(is_normal_name.sum())} anomalous frames have kind 'normal' or no kind "
+                "and count towards no kind"
+            )
+        negatives = y_all == 0
+        for kind in sorted(set(anomalous_kinds[~is_normal_name].tolist())):
+            if n_neg == 0:
+                by_kind[kind] = None
+                continue
+            subset = negatives | ((y_all == 1) & (k_all == kind))
+            by_kind[kind] = _auroc(s_all[subset], y_all[subset])
+        if by_kind and n_neg == 0:
+            warnings.append("auroc_by_kind: undefined because there are no normal frames to compare against")
+
+    return {
+        "auroc": auroc,
+        "auroc_macro": auroc_macro,
+        "n_videos_macro": len(used),
+        "n_videos_skipped_macro": n_skipped,
+        "ap": ap,
+        "eer": eer,
+        "eer_threshold": eer_threshold,
+        "auroc_by_kind": by_kind,
+        "auroc_per_video": per_video,
+        "n_frames": int(y_all.size),
+        "n_videos": len(names),
+        "n_anomalous_frames": n_pos,
+        "warnings": warnings,
+    }
+
+
+def roc_curve(
+    scores: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pooled ROC over all videos: (fpr, tpr, thresholds); thresholds decrease, the first is +inf.
+
+    Raises DataError when the frames are all one class (no ROC curve exists).
+    """
+    _, s_list, y_list, _ = _validate(scores, labels, None)
+    s_all = np.concatenate(s_list) if s_list else np.zeros(0)
+    y_all = np.concatenate(y_list) if y_list else np.zeros(0, dtype=np.int64)
+    if not _both_classes(y_all):
+        raise DataError(
+            f"no ROC curve: the {y_all.size} test frames are not a mix of normal (0) and anomalous (1) labels; "
+            "expected both classes"
+        )
+    return _roc(s_all, y_all)

@@ -1,0 +1,108 @@
+"""Per-frame DCGAN discriminator with temporal attention over its features.
+
+Frames are encoded independently down to a 4-pixel (smaller) side and projected to ``nz`` channels;
+temporal attention then lets each frame's features see the rest of the clip before a real/fake logit
+is taken per frame. The attended features double as the embedding for the feature-matching loss and
+for the anomaly score, so "normal" means normal *in the context of its clip*.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from vadlit.errors import ConfigError
+from vadlit.models.attention import TemporalAttention
+from vadlit.models.generator import MAX_WIDTH_FACTOR, as_size
+
+FEATURE_SIDE = 4  # the encoder halves the frame until its smaller side is this
+
+
+def discriminator_levels(image_size: int | Sequence[int]) -> int:
+    """Number of stride-2 layers taking the smaller side to 4; the larger side must divide evenly."""
+    height, width = as_size(image_size)
+    short = min(height, width)
+    levels = 0
+    while short > FEATURE_SIDE and short % 2 == 0:
+        short //= 2
+        levels += 1
+    factor = 2**levels
+    if levels < 1 or short != FEATURE_SIDE or max(height, width) % factor:
+        raise ConfigError(
+            f"data.image_size=({height}, {width}) does not suit the discriminator: the smaller side must "
+            f"be 4 * 2**k with k >= 1 (8, 16, 32, 64, 128, 256, ...) and the larger side a multiple of "
+            f"2**k, so halving reaches a side of 4"
+        )
+    return levels
+
+
+class Discriminator(nn.Module):
+    """``forward(x: (B, T, C, H, W)) -> (logits (B, T), features (B, T, nz, h, w), attn | None)``.
+
+    Args:
+        in_channels: image channels C.
+        image_size: int or (H, W); fixes the logit kernel (h, w) = (H, W) / 2**k.
+        base_channels: width of the first layer; doubles per layer, capped at 8x.
+        nz: feature width; a multiple of 8 so 1, 2, 4 and 8 heads all divide it.
+        heads: temporal-attention heads over the features (0 = none).
+        clip_len: longest clip (temporal positions of the attention).
+        attn_dropout: dropout inside the attention block.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        image_size: int | Sequence[int],
+        base_channels: int,
+        nz: int,
+        heads: int,
+        clip_len: int,
+        attn_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if nz < 8 or nz % 8 != 0:
+            raise ConfigError(
+                f"model.nz={nz} must be a positive multiple of 8, so that 1, 2, 4 and 8 heads all divide it"
+            )
+        if base_channels < 1:
+            raise ConfigError(f"model.d_base_channels={base_channels} must be >= 1")
+        self.image_size = as_size(image_size)
+        self.in_channels = in_channels
+        self.nz = nz
+        levels = discriminator_levels(self.image_size)
+        self.feature_size = (self.image_size[0] // 2**levels, self.image_size[1] // 2**levels)
+
+        layers: list[nn.Module] = []
+        in_ch = in_channels
+        for i in range(levels):
+            out_ch = base_channels * min(2**i, MAX_WIDTH_FACTOR)
+            layers.append(nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=i == 0))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(out_ch))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            in_ch = out_ch
+        layers.append(nn.Conv2d(in_ch, nz, 1))
+        self.encoder = nn.Sequential(*layers)
+        self.attention = TemporalAttention(nz, heads, max_len=clip_len, dropout=attn_dropout)
+        self.classifier = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(nz, 1, self.feature_size))
+
+    def forward(
+        self, x: torch.Tensor, return_attention: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        if x.ndim != 5 or x.shape[2] != self.in_channels or tuple(x.shape[-2:]) != self.image_size:
+            raise ValueError(
+                f"Discriminator expects (B, T, {self.in_channels}, {self.image_size[0]}, {self.image_size[1]}), "
+                f"got {tuple(x.shape)}"
+            )
+        batch = x.shape[0]
+        features = self.encoder(x.flatten(0, 1))
+        features = rearrange(features, "(b t) c h w -> b t c h w", b=batch)
+        if return_attention:
+            features, attn = self.attention(features, return_weights=True)
+        else:
+            features, attn = self.attention(features), None
+        logits = self.classifier(features.flatten(0, 1)).view(batch, -1)
+        return logits, features, attn

@@ -1,0 +1,175 @@
+"""Two-stream U-Net generator with temporal attention at the bottleneck.
+
+One U-Net reconstructs the high-frequency band, another the low-frequency band. After every encoder
+level a ChannelSelection re-weights the pair, so the streams share information. At the bottleneck the
+two streams' deepest features are concatenated and attended over time: this is the only place where
+frames of a clip see each other, so with ``heads = 0`` every frame is generated independently.
+
+Output activations: both streams end in tanh. The low band of a [-1, 1] image lies in [-1, 1]; the
+high band ``x - low`` lies in (-2, 2) in principle but in practice well inside (-1, 1). So
+``x_hat = high_hat + low_hat`` lies in (-2, 2), which covers the whole image range [-1, 1], and each
+stream stays bounded.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from vadlit.errors import ConfigError
+from vadlit.models.attention import TemporalAttention
+from vadlit.models.channel_selection import ChannelSelection
+
+MAX_WIDTH_FACTOR = 8  # encoder widths grow as base * 2**i, capped at 8x base
+
+
+def level_channels(base_channels: int, depth: int) -> list[int]:
+    """Encoder width per level: ``base * 2**i`` capped at ``8 * base``."""
+    return [base_channels * min(2**i, MAX_WIDTH_FACTOR) for i in range(depth)]
+
+
+def bottleneck_width(base_channels: int, depth: int) -> int:
+    """Width the bottleneck attention sees: both streams' deepest features, concatenated (2 * Cb)."""
+    return 2 * level_channels(base_channels, depth)[-1]
+
+
+def as_size(image_size: int | Sequence[int]) -> tuple[int, int]:
+    """An int or an (H, W) pair as (H, W)."""
+    if isinstance(image_size, int):
+        return image_size, image_size
+    size = tuple(int(s) for s in image_size)
+    if len(size) != 2:
+        raise ConfigError(f"data.image_size={image_size!r} must be an int or an (H, W) pair")
+    return size  # type: ignore[return-value]
+
+
+def check_image_size(image_size: int | Sequence[int], depth: int) -> None:
+    """H and W must be divisible by 2**depth with a bottleneck of at least 2x2."""
+    height, width = as_size(image_size)
+    factor = 2**depth
+    if height % factor or width % factor or height // factor < 2 or width // factor < 2:
+        raise ConfigError(
+            f"data.image_size=({height}, {width}) does not fit model.depth={depth}: both sides must be "
+            f"divisible by 2**depth={factor} and at least {2 * factor} (a bottleneck of at least 2x2); "
+            f"use a smaller model.depth or a data.image_size that is a multiple of {factor}"
+        )
+
+
+def check_architecture(base_channels: int, depth: int) -> None:
+    if depth < 1:
+        raise ConfigError(f"model.depth={depth} must be >= 1 (number of encoder levels)")
+    if base_channels < 1:
+        raise ConfigError(f"model.base_channels={base_channels} must be >= 1")
+
+
+def down(in_ch: int, out_ch: int, norm: bool) -> nn.Sequential:
+    """Encoder level: Conv 4x4 stride 2 (halves H, W) [+ BatchNorm] + LeakyReLU(0.2)."""
+    layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(out_ch))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def up(in_ch: int, out_ch: int) -> nn.Sequential:
+    """Decoder level: ConvTranspose 4x4 stride 2 (doubles H, W) + BatchNorm + ReLU."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(out_ch),
+        nn.ReLU(inplace=True),
+    )
+
+
+class UNetStream(nn.Module):
+    """Encoder and decoder of one frequency stream; the two streams are joined by the generator."""
+
+    def __init__(self, in_channels: int, channels: list[int]) -> None:
+        super().__init__()
+        depth = len(channels)
+        self.encoder = nn.ModuleList(
+            down(in_channels if i == 0 else channels[i - 1], channels[i], norm=i > 0) for i in range(depth)
+        )
+        # decoder[j] upsamples level depth-1-j to level depth-2-j; skips double the input width after the first
+        self.decoder = nn.ModuleList(
+            up(channels[i] * (1 if i == depth - 1 else 2), channels[i - 1]) for i in range(depth - 1, 0, -1)
+        )
+        self.head = nn.Sequential(
+            nn.ConvTranspose2d(channels[0] * (2 if depth > 1 else 1), in_channels, 4, 2, 1),
+            nn.Tanh(),
+        )
+
+    def decode(self, bottleneck: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
+        """skips: this stream's encoder features of levels 0..depth-2 (CS-weighted)."""
+        y = bottleneck
+        for block, skip in zip(self.decoder, reversed(skips)):
+            y = torch.cat([block(y), skip], dim=1)
+        return self.head(y)
+
+
+class TwoStreamGenerator(nn.Module):
+    """``forward(high, low, batch) -> (high_hat, low_hat, attn)`` on flattened frames (B*T, C, H, W).
+
+    Args:
+        in_channels: image channels C.
+        base_channels: width of the first encoder level (``model.base_channels``).
+        depth: number of encoder levels; H, W are divided by 2**depth at the bottleneck.
+        heads: bottleneck temporal-attention heads (0 = none); must divide ``2 * Cb``.
+        clip_len: longest clip (temporal positions of the attention).
+        cs_reduction: MLP reduction of the channel-selection modules.
+        attn_dropout: dropout inside the attention block.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        base_channels: int,
+        depth: int,
+        heads: int,
+        clip_len: int,
+        cs_reduction: int = 4,
+        attn_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_architecture(base_channels, depth)
+        self.in_channels = in_channels
+        self.depth = depth
+        channels = level_channels(base_channels, depth)
+        self.channels = channels
+        self.high = UNetStream(in_channels, channels)
+        self.low = UNetStream(in_channels, channels)
+        self.selection = nn.ModuleList(ChannelSelection(c, reduction=cs_reduction) for c in channels)
+        self.attention = TemporalAttention(2 * channels[-1], heads, max_len=clip_len, dropout=attn_dropout)
+
+    def forward(
+        self, high: torch.Tensor, low: torch.Tensor, batch: int, return_attention: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        if high.shape != low.shape or high.ndim != 4:
+            raise ValueError(
+                f"high and low must both be (B*T, C, H, W), got {tuple(high.shape)} and {tuple(low.shape)}"
+            )
+        if batch < 1 or high.shape[0] % batch:
+            raise ValueError(f"{high.shape[0]} frames cannot be split into batch={batch} clips")
+        check_image_size(tuple(high.shape[-2:]), self.depth)
+
+        h, l = high, low
+        skips_h, skips_l = [], []
+        for enc_h, enc_l, select in zip(self.high.encoder, self.low.encoder, self.selection):
+            h, l = select(enc_h(h), enc_l(l))
+            skips_h.append(h)
+            skips_l.append(l)
+
+        # bottleneck: attend over time on both streams at once, then split them again
+        joint = torch.cat([h, l], dim=1)
+        frames = joint.shape[0] // batch
+        joint = joint.view(batch, frames, *joint.shape[1:])
+        if return_attention:
+            joint, attn = self.attention(joint, return_weights=True)
+        else:
+            joint, attn = self.attention(joint), None
+        h, l = joint.flatten(0, 1).chunk(2, dim=1)
+
+        high_hat = self.high.decode(h, skips_h[:-1])
+        low_hat = self.low.decode(l, skips_l[:-1])
+        return high_hat, low_hat, attn

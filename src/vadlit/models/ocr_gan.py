@@ -1,0 +1,211 @@
+"""OCR-GAN Video: omni-frequency, channel-selection GAN with temporal attention, for whole clips.
+
+The model reconstructs (``objective="reconstruct"``) every frame of a clip, or predicts
+(``objective="predict"``) its last frame from the others. A frame it cannot rebuild well, or whose
+rebuilt version the discriminator embeds far from the real one, is scored as anomalous. This module
+is plain torch: the training loop (losses, optimisers) lives elsewhere and only uses the methods here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from vadlit.errors import ConfigError
+from vadlit.models.attention import valid_head_counts
+from vadlit.models.discriminator import Discriminator, discriminator_levels
+from vadlit.models.frequency import OmniFrequency
+from vadlit.models.generator import (
+    TwoStreamGenerator,
+    as_size,
+    bottleneck_width,
+    check_architecture,
+    check_image_size,
+)
+
+OBJECTIVES = ("reconstruct", "predict")
+
+
+@dataclass
+class GeneratorOutput:
+    """Everything ``generate`` computes; tensors are (B, T, C, H, W).
+
+    high/low: the frequency bands of the generator *input* (for predict, the clip with its last frame
+    hidden). attention: bottleneck weights (B, hb*wb, heads, T, T), or None.
+    """
+
+    x_hat: torch.Tensor
+    high: torch.Tensor
+    low: torch.Tensor
+    high_hat: torch.Tensor
+    low_hat: torch.Tensor
+    attention: torch.Tensor | None = None
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN initialisation (N(0, 0.02) convs, N(1, 0.02) BatchNorm scales) for the conv/BN layers only."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class OCRGANVideo(nn.Module):
+    """The whole model: ``decompose`` (OmniFrequency), ``generator`` and ``discriminator``.
+
+    Every configuration mistake raises ConfigError here, at construction, naming the keys at fault.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        image_size: int | Sequence[int] = 64,
+        clip_len: int = 8,
+        heads: int = 4,
+        objective: str = "reconstruct",
+        base_channels: int = 32,
+        depth: int = 3,
+        nz: int = 64,
+        d_base_channels: int = 32,
+        cs_reduction: int = 4,
+        attn_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if objective not in OBJECTIVES:
+            raise ConfigError(f"model.objective={objective!r} is not one of {', '.join(OBJECTIVES)}")
+        if clip_len < 1:
+            raise ConfigError(f"data.clip_len={clip_len} must be >= 1")
+        if objective == "predict" and clip_len < 2:
+            raise ConfigError(
+                f"data.clip_len={clip_len} is too short for model.objective='predict': predicting the "
+                f"last frame needs at least one earlier frame (data.clip_len >= 2)"
+            )
+        if in_channels < 1:
+            raise ConfigError(f"in_channels={in_channels} (image channels) must be >= 1")
+        check_architecture(base_channels, depth)
+        if nz < 8 or nz % 8 != 0:
+            raise ConfigError(
+                f"model.nz={nz} must be a positive multiple of 8, so that 1, 2, 4 and 8 heads all divide it"
+            )
+        check_image_size(image_size, depth)
+        discriminator_levels(image_size)
+        width = bottleneck_width(base_channels, depth)
+        if heads < 0:
+            raise ConfigError(f"model.heads={heads} must be >= 0 (0 disables temporal attention)")
+        if heads > 0 and (width % heads or nz % heads):
+            raise ConfigError(
+                f"model.heads={heads} must divide both attention widths: the generator bottleneck "
+                f"2*Cb={width} (from model.base_channels={base_channels}, model.depth={depth}) and the "
+                f"discriminator model.nz={nz}; valid choices: {valid_head_counts(width, nz)}"
+            )
+
+        self.in_channels = in_channels
+        self.image_size = as_size(image_size)
+        self.clip_len = clip_len
+        self.heads = heads
+        self.objective = objective
+        self.decompose = OmniFrequency()
+        self.generator = TwoStreamGenerator(
+            in_channels, base_channels, depth, heads, clip_len, cs_reduction=cs_reduction, attn_dropout=attn_dropout
+        )
+        self.discriminator = Discriminator(
+            in_channels, self.image_size, d_base_channels, nz, heads, clip_len, attn_dropout=attn_dropout
+        )
+        self.apply(dcgan_init)
+
+    # --- which frames are judged ---------------------------------------------------------------
+
+    @property
+    def target_frames(self) -> slice:
+        """The frames the model is scored on: all T for reconstruct, only the last for predict."""
+        return slice(None) if self.objective == "reconstruct" else slice(-1, None)
+
+    def targets(self, t: torch.Tensor) -> torch.Tensor:
+        """``t[:, target_frames]`` for any (B, T, ...) tensor."""
+        return t[:, self.target_frames]
+
+    def generator_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The clip the generator sees: x itself, or for predict x with slot T-1 overwritten by x[:, T-2]."""
+        if self.objective == "reconstruct":
+            return x
+        return torch.cat([x[:, :-1], x[:, -2:-1]], dim=1)
+
+    def fake_clip(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """The clip the discriminator judges as fake: x_hat, or real history + the generated last frame."""
+        if self.objective == "reconstruct":
+            return x_hat
+        return torch.cat([x[:, :-1], x_hat[:, -1:]], dim=1)
+
+    # --- forward passes ------------------------------------------------------------------------
+
+    def _check_clip(self, x: torch.Tensor) -> None:
+        expected = (self.in_channels, *self.image_size)
+        if x.ndim != 5 or tuple(x.shape[2:]) != expected:
+            raise ValueError(f"expected clips (B, T, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(x.shape)}")
+        frames = x.shape[1]
+        if frames > self.clip_len or (self.objective == "predict" and frames < 2):
+            raise ConfigError(
+                f"a clip of {frames} frames does not fit data.clip_len={self.clip_len} "
+                f"with model.objective={self.objective!r}"
+            )
+
+    def generate(self, x: torch.Tensor, return_attention: bool = False) -> GeneratorOutput:
+        """x: (B, T, C, H, W) in [-1, 1] -> GeneratorOutput with every tensor (B, T, C, H, W)."""
+        self._check_clip(x)
+        batch = x.shape[0]
+        flat = self.generator_input(x).flatten(0, 1)
+        high, low = self.decompose(flat)
+        high_hat, low_hat, attn = self.generator(high, low, batch, return_attention=return_attention)
+
+        def clips(t: torch.Tensor) -> torch.Tensor:
+            return rearrange(t, "(b t) c h w -> b t c h w", b=batch)
+
+        return GeneratorOutput(
+            x_hat=clips(high_hat + low_hat),
+            high=clips(high),
+            low=clips(low),
+            high_hat=clips(high_hat),
+            low_hat=clips(low_hat),
+            attention=attn,
+        )
+
+    def discriminate(
+        self, clip: torch.Tensor, return_attention: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(logits (B, T), features (B, T, nz, h, w), attention (B, h*w, heads, T, T) | None)."""
+        return self.discriminator(clip, return_attention=return_attention)
+
+    def forward(self, x: torch.Tensor) -> GeneratorOutput:
+        return self.generate(x)
+
+    # --- anomaly score -------------------------------------------------------------------------
+
+    def score(self, x: torch.Tensor, out: GeneratorOutput, lam: float) -> torch.Tensor:
+        """(B, T') per target frame: ``lam * rec_mse + (1 - lam) * feature_mse``; higher = more anomalous.
+
+        rec_mse is over (C, H, W) of x vs x_hat; feature_mse over (nz, h, w) of the discriminator
+        features of the real clip vs ``fake_clip``. Computed in float32 with autocast off.
+        """
+        if not 0.0 <= lam <= 1.0:
+            raise ConfigError(f"the score weight lam={lam} must lie in [0, 1]")
+        dtype = next(self.discriminator.parameters()).dtype
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            fake = self.fake_clip(x, out.x_hat)
+            _, f_real, _ = self.discriminator(x.to(dtype))
+            _, f_fake, _ = self.discriminator(fake.to(dtype))
+            rec = (self.targets(x).float() - self.targets(out.x_hat).float()).pow(2).mean(dim=(2, 3, 4))
+            feat = (self.targets(f_real).float() - self.targets(f_fake).float()).pow(2).mean(dim=(2, 3, 4))
+        return lam * rec + (1.0 - lam) * feat
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Parameter counts: generator, discriminator and total (the fixed decomposition has none)."""
+        gen = sum(p.numel() for p in self.generator.parameters())
+        dis = sum(p.numel() for p in self.discriminator.parameters())
+        return {"generator": gen, "discriminator": dis, "total": gen + dis}

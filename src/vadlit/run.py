@@ -1,0 +1,178 @@
+"""One run: compose the objects a config names, train, test the selected checkpoint, write outputs.
+
+The entry points (`vadlit-train`, `vadlit-eval`) are thin wrappers around `run(cfg)`.
+Every run folder holds `metrics.json`, `scores.csv`, `run_info.json`, `checkpoints/`, `tensorboard/`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from vadlit.data.frames import as_size
+from vadlit.errors import ConfigError
+from vadlit.evaluation.outputs import write_json, write_scores_csv
+from vadlit.evaluation.postprocess import ScoreOptions, options_record
+from vadlit.models.module import VideoAnomalyModule
+from vadlit.run_info import now, start_record, trainer_record
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_RULE = "lowest {monitor} on held-out normal training videos (label-free; the test set chooses nothing)"
+
+
+def _instantiate_dict(group: DictConfig | None) -> list[Any]:
+    """Instantiate every entry of a config group like `callbacks:` or `logger:` (None -> [])."""
+    if not group:
+        return []
+    return [instantiate(entry) for entry in group.values() if isinstance(entry, DictConfig) and "_target_" in entry]
+
+
+def _checkpoint_record(trainer: L.Trainer, ckpt_path: str | None, cfg: DictConfig) -> dict:
+    callback = trainer.checkpoint_callback
+    record: dict[str, Any] = {"path": ckpt_path}
+    if cfg.get("train", True) and callback is not None and callback.monitor and callback.best_model_path:
+        score = callback.best_model_score
+        record.update(
+            selected_by=CHECKPOINT_RULE.format(monitor=callback.monitor),
+            monitor=callback.monitor,
+            value=None if score is None else float(score),
+        )
+    elif cfg.get("train", True):
+        record["selected_by"] = "last checkpoint (no validation metric to choose by)"
+    else:
+        record["selected_by"] = "given on the command line (ckpt_path)"
+    if ckpt_path:
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        record.update(epoch=state.get("epoch"), global_step=state.get("global_step"))
+    return record
+
+
+def _model_from_checkpoint(ckpt_path: str | None, datamodule) -> VideoAnomalyModule:
+    """The model a checkpoint was trained as (heads, objective...): the config cannot silently differ."""
+    if not ckpt_path or not Path(ckpt_path).is_file():
+        raise ConfigError(f"ckpt_path={ckpt_path!r}: expected the path of a checkpoint file (.ckpt) to evaluate")
+    model = VideoAnomalyModule.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=False)
+    hp = model.hparams
+    trained = {"clip_len": hp.clip_len, "channels": hp.in_channels, "image_size": list(as_size(hp.image_size))}
+    given = {"clip_len": datamodule.clip_len, "channels": datamodule.channels, "image_size": list(datamodule.image_size)}
+    wrong = [f"data.{k}={given[k]} (the checkpoint was trained with {v})" for k, v in trained.items() if given[k] != v]
+    if wrong:
+        raise ConfigError(f"ckpt_path={ckpt_path}: " + "; ".join(wrong))
+    return model
+
+
+def _hparams(cfg: DictConfig, model: VideoAnomalyModule) -> dict[str, Any]:
+    """A flat table for TensorBoard's HPARAMS tab: the sweep's knobs and the data they ran on."""
+    hp = model.hparams
+    return {
+        "variant": str(hp.get("variant") or f"heads{hp.heads}"),
+        "heads": int(hp.heads),
+        "objective": str(hp.objective),
+        "seed": int(cfg.seed),
+        "clip_len": int(hp.clip_len),
+        "image_size": str(cfg.data.get("image_size")),
+        "data": str(cfg.data.source.get("_target_", "")).rsplit(".", 1)[-1],
+        "precision": str(cfg.trainer.get("precision")),
+        "max_epochs": int(cfg.trainer.get("max_epochs") or -1),
+        "normalize": bool(cfg.eval.normalize),
+        "smooth_sigma": float(cfg.eval.smooth_sigma),
+    }
+
+
+def run(cfg: DictConfig) -> dict[str, Any] | None:
+    """Train (if `cfg.train`) and test (if `cfg.test`); returns the metrics written to metrics.json."""
+    out_dir = Path(cfg.paths.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info = start_record(int(cfg.seed), str(cfg.task_name))
+    write_json(out_dir / "run_info.json", info)
+    OmegaConf.save(cfg, out_dir / "config.yaml", resolve=True)
+
+    L.seed_everything(int(cfg.seed), workers=True)
+    datamodule = instantiate(cfg.data, _convert_="object")
+    if cfg.get("train", True):
+        model: VideoAnomalyModule = instantiate(cfg.model, _convert_="object")
+    else:
+        model = _model_from_checkpoint(cfg.get("ckpt_path"), datamodule)
+    model.score_options = ScoreOptions(**OmegaConf.to_container(cfg.eval, resolve=True))
+    callbacks = _instantiate_dict(cfg.get("callbacks"))
+    loggers = _instantiate_dict(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    info.update(trainer_record(trainer))
+    write_json(out_dir / "run_info.json", info)
+
+    ckpt_path = cfg.get("ckpt_path")
+    if cfg.get("train", True):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        callback = trainer.checkpoint_callback
+        ckpt_path = (callback.best_model_path or callback.last_model_path) if callback else None
+        if not ckpt_path:  # no checkpointing configured: test the weights in memory, but say so
+            ckpt_path = str(out_dir / "checkpoints" / "final.ckpt")
+            trainer.save_checkpoint(ckpt_path)
+
+    metrics = None
+    if cfg.get("test", True):
+        trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=False)
+        metrics = _write_results(out_dir, cfg, model, datamodule, _checkpoint_record(trainer, ckpt_path, cfg))
+        _log_hparams(trainer, _hparams(cfg, model), metrics)
+        _print_summary(metrics, out_dir)
+
+    info.update(end=now(), status="finished")
+    write_json(out_dir / "run_info.json", info)
+    return metrics
+
+
+def _write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, datamodule, checkpoint: dict) -> dict:
+    result = model.test_result
+    write_scores_csv(out_dir / "scores.csv", result.scores, result.labels, result.kinds)
+    hp = model.hparams
+    metrics: dict[str, Any] = dict(result.metrics or {"note": "the test videos have no ground truth: scores only"})
+    metrics.update(
+        n_frames=int(sum(len(s) for s in result.scores.values())),
+        n_videos=len(result.scores),
+        skipped_videos=result.skipped_videos,
+        params=model.parameter_counts(),
+        model={"variant": hp.get("variant"), "heads": int(hp.heads), "objective": str(hp.objective),
+               "clip_len": int(hp.clip_len), "score_lambda": float(hp.score_lambda)},
+        data={"source": datamodule.source.name, "image_size": list(datamodule.image_size),
+              "channels": datamodule.channels, "clip_len": datamodule.clip_len, "eval_stride": datamodule.eval_stride},
+        checkpoint=checkpoint,
+        options=options_record(model.score_options),
+        seed=int(cfg.seed),
+    )
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _log_hparams(trainer: L.Trainer, hparams: dict, metrics: dict) -> None:
+    """The HPARAMS table: one row per run with its final metrics, so a sweep compares at a glance."""
+    finals = {f"hparams/{k}": float(metrics[k]) for k in ("auroc", "auroc_macro", "ap", "eer") if metrics.get(k) is not None}
+    for kind, value in (metrics.get("auroc_by_kind") or {}).items():
+        if value is not None:
+            finals[f"hparams/auroc_{kind}"] = float(value)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(hparams, finals)
+        logger.save()
+
+
+def _print_summary(metrics: dict, out_dir: Path) -> None:
+    def pct(v):
+        return "n/a" if v is None else f"{100 * v:.1f}"
+
+    if metrics.get("auroc") is None:
+        log.info("test scores written to %s (no ground truth, no metrics)", out_dir)
+        print(f"scores: {out_dir / 'scores.csv'}")
+        return
+    kinds = ", ".join(f"{k} {pct(v)}" for k, v in (metrics.get("auroc_by_kind") or {}).items())
+    print(
+        f"\ntest AUROC {pct(metrics['auroc'])}% (macro {pct(metrics.get('auroc_macro'))}%, "
+        f"AP {pct(metrics.get('ap'))}%, EER {pct(metrics.get('eer'))}%)"
+        + (f"\nAUROC by kind: {kinds}" if kinds else "")
+        + f"\nrun folder: {out_dir}"
+    )
