@@ -59,7 +59,8 @@ class ClipDataset(Dataset):
         video, start = self.windows[index]
         v = self.videos[video]
         stop = start + self.clip_len
-        clip = torch.from_numpy(np.array(v.frames[start:stop]))  # a copy: memmaps are read-only.permute(0, 3, 1, 2)
+        frames = np.array(v.frames[start:stop])  # a writable copy: cached frames are read-only memmaps
+        clip = torch.from_numpy(frames).permute(0, 3, 1, 2)
         item = {"clip": clip, "video": torch.tensor(video), "frames": torch.arange(start, stop)}
         if v.labels is not None:
             item["labels"] = torch.from_numpy(v.labels[start:stop].astype(np.int64))
