@@ -29,8 +29,8 @@ class FrameScores:
             dup = sorted({n for n in names if names.count(n) > 1})
             raise DataError(f"FrameScores got duplicate video names {dup[:5]}; expected unique names")
         for name, n in zip(names, lens):
-            if n < 1:
-                raise DataError(f"video {name!r} has length {n}; expected at least 1 frame")
+            if n < 0:  # 0 marks a video that is not scored (too short for one clip)
+                raise DataError(f"video {name!r} has length {n}; expected a frame count >= 0")
         self.video_names = names
         self.lengths = lens
         # Frames of all videos live in one flat array; video v starts at offsets[v].

@@ -58,6 +58,7 @@ def check_image_size(image_size: int | Sequence[int], depth: int) -> None:
 
 
 def check_architecture(base_channels: int, depth: int) -> None:
+    """At least one encoder level and one channel."""
     if depth < 1:
         raise ConfigError(f"model.depth={depth} must be >= 1 (number of encoder levels)")
     if base_channels < 1:
