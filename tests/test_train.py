@@ -1,0 +1,138 @@
+"""End to end on composed real configs: every variant trains, scores every test frame, writes outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+from sklearn.metrics import roc_auc_score
+
+from tests.conftest import CONF, ROOT
+
+# Tiny synthetic data on top of debug=smoke: a couple of short videos keep each run to seconds.
+TINY = [
+    "debug=smoke",
+    "data.source.n_train=3",
+    "data.source.n_test=2",
+    "data.source.frames=40",
+    "data.source.kinds=[object,running]",
+    "trainer.limit_train_batches=2",
+    "trainer.limit_val_batches=1",
+]
+
+
+def compose_run(tmp_path: Path, overrides: list[str], config: str = "train"):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        cfg = compose(config_name=config, overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "run")
+        cfg.paths.cache_dir = str(tmp_path.parent / "cache")
+        cfg.callbacks.pop("rich_progress_bar", None)
+    return cfg
+
+
+def read_scores(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("objective", ["reconstruct", "predict"])
+@pytest.mark.parametrize("variant", ["baseline", "ta1", "ta2", "ta4", "ta8"])
+def test_every_variant_and_objective_trains_and_scores_every_frame(tmp_path, variant, objective):
+    from vadlit.run import run
+
+    cfg = compose_run(tmp_path, TINY + [f"model={variant}", f"model.objective={objective}"])
+    metrics = run(cfg)
+    out = tmp_path / "run"
+    rows = read_scores(out / "scores.csv")
+    assert len(rows) == 2 * 40 == metrics["n_frames"], "one row per test frame"
+    assert [(r["video"], int(r["frame"])) for r in rows[:2]] == [("test_001", 1), ("test_001", 2)]
+    assert metrics["model"] == {**metrics["model"], "heads": int(variant[2:]) if variant != "baseline" else 0,
+                                "objective": objective}
+    assert metrics["checkpoint"]["monitor"] == "val/con_loss" and "test set chooses nothing" in metrics["checkpoint"]["selected_by"]
+    assert (out / "run_info.json").exists() and any((out / "tensorboard").iterdir())
+    assert list((out / "checkpoints").glob("*.ckpt"))
+
+
+def test_parameter_counts_baseline_fewer_attention_equal(tmp_path):
+    from hydra.utils import instantiate
+
+    counts = {}
+    for variant in ["baseline", "ta1", "ta2", "ta4", "ta8"]:
+        cfg = compose_run(tmp_path, [f"model={variant}"])
+        counts[variant] = instantiate(cfg.model).parameter_counts()["total"]
+    assert counts["baseline"] < counts["ta1"] == counts["ta2"] == counts["ta4"] == counts["ta8"]
+
+
+def test_bf16_mixed_training_runs_on_cpu(tmp_path):
+    from vadlit.run import run
+
+    metrics = run(compose_run(tmp_path, TINY + ["model=ta2", "trainer.precision=bf16-mixed"]))
+    info = json.loads((tmp_path / "run" / "run_info.json").read_text())
+    assert info["precision"] == "bf16-mixed" and info["status"] == "finished"
+    assert metrics["auroc"] is not None
+
+
+def _cli(tool: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "VADLIT_CACHE": str(cwd / "cache"), "PYTHONUNBUFFERED": "1"}
+    exe = Path(sys.executable).parent / tool
+    return subprocess.run([str(exe), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
+    run_dir = tmp_path / "my run"
+    proc = _cli("vadlit-train", TINY + [f"hydra.run.dir={run_dir}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "test AUROC" in proc.stdout
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for key in ["auroc", "auroc_macro", "ap", "eer", "auroc_by_kind", "n_frames", "n_videos", "params", "model",
+                "checkpoint", "options"]:
+        assert key in metrics, key
+    assert metrics["options"]["uses_test_statistics"] is False
+    rows = read_scores(run_dir / "scores.csv")
+    recomputed = roc_auc_score([int(r["label"]) for r in rows], [float(r["score"]) for r in rows])
+    assert metrics["auroc"] == pytest.approx(recomputed, abs=1e-6)
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert {"start", "end", "host", "accelerator", "devices", "CUDA_VISIBLE_DEVICES", "precision", "seed",
+            "git_commit"} <= set(info)
+
+    ckpt = metrics["checkpoint"]["path"]
+    eval_dir = tmp_path / "eval"
+    proc = _cli("vadlit-eval", TINY + [f"ckpt_path={ckpt}", f"hydra.run.dir={eval_dir}", "model=baseline"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    again = json.loads((eval_dir / "metrics.json").read_text())
+    assert again["model"]["heads"] == metrics["model"]["heads"], "the checkpoint, not the config, decides the model"
+    assert again["auroc"] == pytest.approx(metrics["auroc"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        (["model.heads=3"], "model.heads"),
+        (["model=ta2", "model.objective=predict", "data.clip_len=1"], "data.clip_len"),
+        (["data.image_size=36"], "data.image_size"),
+        (["model.objective=forecast"], "model.objective"),
+        (["data.source.kinds=[object,flying]"], "data.kinds"),
+    ],
+)
+def test_bad_configuration_gives_one_clear_line(tmp_path, overrides, expected):
+    proc = _cli("vadlit-train", TINY + overrides + [f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert proc.returncode == 2
+    assert expected in proc.stderr and "vadlit: error:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_eval_without_a_checkpoint_file_says_so(tmp_path):
+    proc = _cli("vadlit-eval", TINY + [f"ckpt_path={tmp_path / 'missing.ckpt'}", f"hydra.run.dir={tmp_path / 'e'}"], tmp_path)
+    assert proc.returncode == 2 and "ckpt_path=" in proc.stderr and "Traceback" not in proc.stderr
