@@ -15,8 +15,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from vadlit.data.frames import as_size
 from vadlit.errors import ConfigError
+from vadlit.image_size import as_size
 from vadlit.evaluation.outputs import write_json, write_scores_csv
 from vadlit.evaluation.postprocess import ScoreOptions, options_record
 from vadlit.models.module import VideoAnomalyModule
@@ -92,7 +92,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     out_dir.mkdir(parents=True, exist_ok=True)
     info = start_record(int(cfg.seed), str(cfg.task_name))
     write_json(out_dir / "run_info.json", info)
-    OmegaConf.save(cfg, out_dir / "config.yaml", resolve=True)
+    # The resolved config of this run (Hydra's own copy under .hydra/ keeps the interpolations).
+    OmegaConf.save(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), out_dir / "config.yaml", resolve=True)
 
     L.seed_everything(int(cfg.seed), workers=True)
     datamodule = instantiate(cfg.data, _convert_="object")

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vadlit.data.frames import as_size, convert_channels, resize_frames, resize_masks
+from vadlit.data.frames import convert_channels, resize_frames, resize_masks
 from vadlit.data.source import NORMAL, Source, VideoData
+from vadlit.image_size import as_size
 from vadlit.errors import DataError
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from torch.utils.data import DataLoader
 
 from vadlit.data.cache import CachedSplit, load_split
 from vadlit.data.clips import ClipDataset, Segment
-from vadlit.data.frames import as_size
 from vadlit.data.source import Source
+from vadlit.image_size import as_size
 from vadlit.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)

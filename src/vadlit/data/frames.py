@@ -10,14 +10,6 @@ import torch.nn.functional as F
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def as_size(image_size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
-    """`64` -> (64, 64); `[240, 360]` -> (240, 360): configs may give one side or (H, W)."""
-    if isinstance(image_size, int):
-        return image_size, image_size
-    h, w = (int(v) for v in image_size)
-    return h, w
-
-
 def convert_channels(frames: np.ndarray, channels: int) -> np.ndarray:
     """(N, H, W, C) uint8 -> (N, H, W, channels): grey <-> RGB, alpha dropped."""
     if frames.ndim == 3:

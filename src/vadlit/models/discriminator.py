@@ -15,8 +15,9 @@ from einops import rearrange
 from torch import nn
 
 from vadlit.errors import ConfigError
+from vadlit.image_size import as_size
 from vadlit.models.attention import TemporalAttention
-from vadlit.models.generator import MAX_WIDTH_FACTOR, as_size
+from vadlit.models.generator import MAX_WIDTH_FACTOR
 
 FEATURE_SIDE = 4  # the encoder halves the frame until its smaller side is this
 

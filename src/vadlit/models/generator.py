@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from vadlit.errors import ConfigError
+from vadlit.image_size import as_size
 from vadlit.models.attention import TemporalAttention
 from vadlit.models.channel_selection import ChannelSelection
 
@@ -33,16 +34,6 @@ def level_channels(base_channels: int, depth: int) -> list[int]:
 def bottleneck_width(base_channels: int, depth: int) -> int:
     """Width the bottleneck attention sees: both streams' deepest features, concatenated (2 * Cb)."""
     return 2 * level_channels(base_channels, depth)[-1]
-
-
-def as_size(image_size: int | Sequence[int]) -> tuple[int, int]:
-    """An int or an (H, W) pair as (H, W)."""
-    if isinstance(image_size, int):
-        return image_size, image_size
-    size = tuple(int(s) for s in image_size)
-    if len(size) != 2:
-        raise ConfigError(f"data.image_size={image_size!r} must be an int or an (H, W) pair")
-    return size  # type: ignore[return-value]
 
 
 def check_image_size(image_size: int | Sequence[int], depth: int) -> None:

@@ -16,12 +16,12 @@ from einops import rearrange
 from torch import nn
 
 from vadlit.errors import ConfigError
+from vadlit.image_size import as_size
 from vadlit.models.attention import valid_head_counts
 from vadlit.models.discriminator import Discriminator, discriminator_levels
 from vadlit.models.frequency import OmniFrequency
 from vadlit.models.generator import (
     TwoStreamGenerator,
-    as_size,
     bottleneck_width,
     check_architecture,
     check_image_size,
