@@ -23,7 +23,7 @@ TINY = [
     "debug=smoke",
     "data.source.n_train=3",
     "data.source.n_test=2",
-    "data.source.frames=40",
+    "data.source.frames=48",
     "data.source.kinds=[object,running]",
     "trainer.limit_train_batches=2",
     "trainer.limit_val_batches=1",
@@ -56,8 +56,10 @@ def test_every_variant_and_objective_trains_and_scores_every_frame(tmp_path, var
     metrics = run(cfg)
     out = tmp_path / "run"
     rows = read_scores(out / "scores.csv")
-    assert len(rows) == 2 * 40 == metrics["n_frames"], "one row per test frame"
+    assert len(rows) == 2 * 48 == metrics["n_frames"], "one row per test frame"
     assert [(r["video"], int(r["frame"])) for r in rows[:2]] == [("test_001", 1), ("test_001", 2)]
+    if objective == "predict":  # frames 1..clip_len-1 have no history: they take the first prediction's score
+        assert len({r["score"] for r in rows[:4]}) == 1 and rows[4]["score"] != rows[3]["score"]
     assert metrics["model"] == {**metrics["model"], "heads": int(variant[2:]) if variant != "baseline" else 0,
                                 "objective": objective}
     assert metrics["checkpoint"]["monitor"] == "val/con_loss" and "test set chooses nothing" in metrics["checkpoint"]["selected_by"]
@@ -123,7 +125,7 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
         (["model=ta2", "model.objective=predict", "data.clip_len=1"], "data.clip_len"),
         (["data.image_size=36"], "data.image_size"),
         (["model.objective=forecast"], "model.objective"),
-        (["data.source.kinds=[object,flying]"], "data.kinds"),
+        (["data.source.kinds=[object,flying]"], "data.source.kinds"),
     ],
 )
 def test_bad_configuration_gives_one_clear_line(tmp_path, overrides, expected):

@@ -102,6 +102,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     else:
         model = _model_from_checkpoint(cfg.get("ckpt_path"), datamodule)
     model.score_options = ScoreOptions(**OmegaConf.to_container(cfg.eval, resolve=True))
+    if model.hparams.objective == "predict":  # only the last frame of a clip is scored: every frame must end one
+        datamodule.test_stride = 1
     callbacks = _instantiate_dict(cfg.get("callbacks"))
     loggers = _instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -142,9 +144,13 @@ def _write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, da
         model={"variant": hp.get("variant"), "heads": int(hp.heads), "objective": str(hp.objective),
                "clip_len": int(hp.clip_len), "score_lambda": float(hp.score_lambda)},
         data={"source": datamodule.source.name, "image_size": list(datamodule.image_size),
-              "channels": datamodule.channels, "clip_len": datamodule.clip_len, "eval_stride": datamodule.eval_stride},
+              "channels": datamodule.channels, "clip_len": datamodule.clip_len, "test_stride": datamodule.test_stride},
         checkpoint=checkpoint,
-        options=options_record(model.score_options),
+        options={
+            **options_record(model.score_options),
+            "scored_frames": "mean over the clips that contain the frame" if hp.objective == "reconstruct"
+            else "the frame's own prediction; the first clip_len-1 frames of a video take its first prediction's score",
+        },
         seed=int(cfg.seed),
     )
     write_json(out_dir / "metrics.json", metrics)

@@ -32,6 +32,7 @@ class ClipDataModule(L.LightningDataModule):
         clip_len: int = 8,
         stride: int = 4,
         eval_stride: int | None = None,
+        test_stride: int | None = None,
         batch_size: int = 16,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
@@ -50,6 +51,7 @@ class ClipDataModule(L.LightningDataModule):
         self.image_size = as_size(image_size)
         self.channels, self.clip_len, self.stride = channels, clip_len, stride
         self.eval_stride = eval_stride or stride
+        self.test_stride = test_stride or self.eval_stride
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.val_fraction = val_fraction
@@ -133,7 +135,7 @@ class ClipDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         videos = self.test_split.videos
         segments = [Segment(i, 0, len(v)) for i, v in enumerate(videos) if len(v) >= self.clip_len]
-        ds = ClipDataset(videos, segments, self.clip_len, self.eval_stride)
+        ds = ClipDataset(videos, segments, self.clip_len, self.test_stride)
         return self._loader(ds, self.eval_batch_size, shuffle=False)
 
 

@@ -161,7 +161,15 @@ class VideoAnomalyModule(L.LightningModule):
         x = to_unit_range(batch["clip"])
         out = self.net.generate(x)
         scores = self.net.score(x, out, self.hparams.score_lambda)
-        self._frame_scores.update(batch["video"], self.net.targets(batch["frames"]), scores)
+        frames = batch["frames"]
+        self._frame_scores.update(batch["video"], self.net.targets(frames), scores)
+        if self.net.objective == "predict":
+            # The first clip_len-1 frames of a video have no history to be predicted from: they take
+            # the score of the video's first prediction (a fixed rule, recorded in metrics.json).
+            first = frames[:, 0] == 0
+            if first.any():
+                warmup = frames[first, :-1]
+                self._frame_scores.update(batch["video"][first], warmup, scores[first].expand_as(warmup))
         return {"x": x, "x_hat": out.x_hat}
 
     def on_test_epoch_end(self) -> None:
