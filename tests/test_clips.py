@@ -88,4 +88,4 @@ def test_clip_dataset_item_layout(array_source, tmp_path):
     assert [start for _, start in ds.windows] == [2, 5, 6]
     item = ds[1]
     assert item["frames"].tolist() == [5, 6, 7, 8] and "labels" not in item
-    assert torch.equal(item["clip"], torch.from_numpy(np.asarray(dm.train_split.videos[0].frames[5:9])).permute(0, 3, 1, 2))
+    assert torch.equal(item["clip"], torch.from_numpy(np.array(dm.train_split.videos[0].frames[5:9])).permute(0, 3, 1, 2))

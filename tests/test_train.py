@@ -109,6 +109,14 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     assert {"start", "end", "host", "accelerator", "devices", "CUDA_VISIBLE_DEVICES", "precision", "seed",
             "git_commit"} <= set(info)
 
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"val/reconstruction", "test/reconstruction", "test/roc"} <= set(tags["images"])
+    assert {"train/g_loss_step", "val/con_loss", "test/auroc", "hparams/auroc"} <= set(tags["scalars"])
+
     ckpt = metrics["checkpoint"]["path"]
     eval_dir = tmp_path / "eval"
     proc = _cli("vadlit-eval", TINY + [f"ckpt_path={ckpt}", f"hydra.run.dir={eval_dir}", "model=baseline"], tmp_path)

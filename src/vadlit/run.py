@@ -7,6 +7,7 @@ Every run folder holds `metrics.json`, `scores.csv`, `run_info.json`, `checkpoin
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,26 @@ def _hparams(cfg: DictConfig, model: VideoAnomalyModule) -> dict[str, Any]:
     }
 
 
+class _DropTips(logging.Filter):
+    """Lightning's advertising tips are not run information."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "💡" not in record.getMessage()
+
+
+def quiet_lightning() -> None:
+    """One copy of each Lightning message (through Hydra's handlers), no tips, no upstream deprecations."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+
 def run(cfg: DictConfig) -> dict[str, Any] | None:
     """Train (if `cfg.train`) and test (if `cfg.test`); returns the metrics written to metrics.json."""
+    quiet_lightning()
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     info = start_record(int(cfg.seed), str(cfg.task_name))

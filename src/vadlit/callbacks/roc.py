@@ -9,7 +9,7 @@ from vadlit.evaluation.metrics import roc_curve
 
 
 class RocCurve(L.Callback):
-    def on_test_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
+    def on_test_end(self, trainer: L.Trainer, pl_module) -> None:  # after the module computed its result
         result = getattr(pl_module, "test_result", None)
         writer = tensorboard_writer(trainer)
         if writer is None or result is None or not result.metrics or result.metrics.get("auroc") is None:
