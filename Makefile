@@ -9,8 +9,8 @@ TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
 PYTEST_ARGS ?=
-SWEEP ?=
 CKPT ?=
+LOGDIR ?= outputs
 
 .DEFAULT_GOAL := help
 .PHONY: help install train eval test test-all tensorboard clean
@@ -45,8 +45,8 @@ test: $(STAMP) ## Run the test suite (fast tests; under ~8 minutes on 2 CPU core
 test-all: $(STAMP) ## Run every test, the slow ones too
 	$(BIN)/pytest -m "" $(PYTEST_ARGS)
 
-tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/ and multirun/
-	$(BIN)/tensorboard --logdir . --bind_all
+tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/ (LOGDIR=... for another folder)
+	$(BIN)/tensorboard --logdir $(LOGDIR)
 
 clean: ## Remove the virtual environment and caches (keeps outputs/)
 	rm -rf $(VENV) .pytest_cache .cache src/*.egg-info

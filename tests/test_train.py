@@ -146,3 +146,15 @@ def test_bad_configuration_gives_one_clear_line(tmp_path, overrides, expected):
 def test_eval_without_a_checkpoint_file_says_so(tmp_path):
     proc = _cli("vadlit-eval", TINY + [f"ckpt_path={tmp_path / 'missing.ckpt'}", f"hydra.run.dir={tmp_path / 'e'}"], tmp_path)
     assert proc.returncode == 2 and "ckpt_path=" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_model_values_fail_at_construction_naming_the_key(tmp_path):
+    from hydra.utils import instantiate
+
+    from vadlit.errors import ConfigError
+
+    for override, key in [("model.score_lambda=1.5", "model.score_lambda=1.5"), ("model.lr=0", "model.lr=0")]:
+        cfg = compose_run(tmp_path, [override])
+        with pytest.raises(Exception) as info:
+            instantiate(cfg.model)
+        assert isinstance(info.value.__cause__ or info.value, ConfigError) and key in str(info.value)

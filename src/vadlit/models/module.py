@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vadlit.errors import ConfigError
 from vadlit.evaluation.frame_scores import FrameScores
 from vadlit.evaluation.metrics import compute_metrics
 from vadlit.evaluation.postprocess import ScoreOptions, apply_options, options_record
@@ -65,6 +66,11 @@ class VideoAnomalyModule(L.LightningModule):
         variant: str | None = None,
     ):
         super().__init__()
+        if not 0.0 <= score_lambda <= 1.0:
+            raise ConfigError(f"model.score_lambda={score_lambda}: expected a weight in [0, 1]")
+        for key, value in {"lr": lr, "d_lr": d_lr if d_lr is not None else lr}.items():
+            if not value > 0:
+                raise ConfigError(f"model.{key}={value}: expected a positive learning rate")
         self.save_hyperparameters()
         image_size = image_size if isinstance(image_size, int) else tuple(image_size)
         self.net = OCRGANVideo(

@@ -194,7 +194,7 @@ class OCRGANVideo(nn.Module):
         features of the real clip vs ``fake_clip``. Computed in float32 with autocast off.
         """
         if not 0.0 <= lam <= 1.0:
-            raise ConfigError(f"the score weight lam={lam} must lie in [0, 1]")
+            raise ConfigError(f"model.score_lambda={lam}: expected a weight in [0, 1]")
         dtype = next(self.discriminator.parameters()).dtype
         with torch.autocast(device_type=x.device.type, enabled=False):
             fake = self.fake_clip(x, out.x_hat)
