@@ -42,7 +42,7 @@ class ArraySource(Source):
     def videos(self, split: str) -> list[VideoRecord]:
         lengths = self.train_lengths if split == "train" else self.test_lengths
         return [
-            VideoRecord(f"{split}{i:02d}", lambda i=i, n=n: self._video(split, i, n)) for i, n in enumerate(lengths)
+            VideoRecord(f"{split}{i:02d}", lambda transform=None, i=i, n=n: self._video(split, i, n)) for i, n in enumerate(lengths)
         ]
 
     def cache_key(self) -> dict:

@@ -56,7 +56,7 @@ def test_a_failed_build_leaves_no_cache(tmp_path):
     class Broken(ArraySource):
         def videos(self, split):
             good = super().videos(split)
-            return good[:1] + [VideoRecord("bad", lambda: VideoData(np.zeros((5, 4, 4), np.uint8), np.zeros(3)))]
+            return good[:1] + [VideoRecord("bad", lambda transform=None: VideoData(np.zeros((5, 4, 4), np.uint8), np.zeros(3)))]
 
     with pytest.raises(DataError, match="video 'bad': 3 frame labels for 5 frames"):
         load_split(Broken(), "test", tmp_path, 4, 1)

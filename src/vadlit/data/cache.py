@@ -14,6 +14,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +85,7 @@ def load_split(
     image_size,
     channels: int,
     rebuild: bool = False,
+    workers: int | None = None,
 ) -> CachedSplit:
     """The cached split, building it first when it is missing (or when `rebuild`)."""
     size = as_size(image_size)
@@ -90,8 +93,26 @@ def load_split(
     if rebuild and folder.exists():
         shutil.rmtree(folder)
     if not (folder / "meta.json").exists():
-        _build(source, split, folder, size, channels)
+        _build(source, split, folder, size, channels, default_workers() if workers is None else workers)
     return _open(folder, split)
+
+
+def default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _transform(size: tuple[int, int], channels: int):
+    """What decoding sources apply chunk by chunk: the configured channels and size."""
+
+    def transform(frames: np.ndarray) -> np.ndarray:
+        return resize_frames(convert_channels(frames, channels), size)
+
+    return transform
+
+
+def _load(record, size: tuple[int, int], channels: int) -> VideoData:
+    """Load one video at the configured size; errors from a loader name the video and its path."""
+    return _prepare(record.load(transform=_transform(size, channels)), record.name, size, channels)
 
 
 def _prepare(data: VideoData, name: str, size: tuple[int, int], channels: int) -> VideoData:
@@ -117,20 +138,20 @@ def _prepare(data: VideoData, name: str, size: tuple[int, int], channels: int) -
     if data.masks is not None:
         if len(data.masks) != n:
             raise DataError(f"video '{name}': {len(data.masks)} pixel masks for {n} frames; expected one per frame")
-        masks = resize_masks(np.asarray(data.masks), size)
+        masks = resize_masks(data.masks, size)
     return VideoData(frames, labels, None if kinds is None else list(kinds), masks)
 
 
-def _build(source: Source, split: str, folder: Path, size: tuple[int, int], channels: int) -> None:
+def _build(source: Source, split: str, folder: Path, size: tuple[int, int], channels: int, workers: int) -> None:
     records = source.videos(split)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         index = []
-        for i, record in enumerate(_progress(records, f"caching {source.name}/{split}")):
-            data = _prepare(record.load(), record.name, size, channels)
+        loaded = _in_order(lambda r: _load(r, size, channels), records, workers)
+        for i, (record, data) in enumerate(_progress(zip(records, loaded), len(records), f"caching {source.name}/{split}")):
             np.save(tmp / f"{i:05d}-frames.npy", data.frames)
-            entry = {"name": record.name, "frames": int(data.frames.shape[0])}
+            entry = {"name": record.name, "path": record.path, "frames": int(data.frames.shape[0])}
             if data.labels is not None:
                 np.save(tmp / f"{i:05d}-labels.npy", data.labels)
                 entry["kinds"] = data.kinds
@@ -138,8 +159,9 @@ def _build(source: Source, split: str, folder: Path, size: tuple[int, int], chan
                 np.save(tmp / f"{i:05d}-masks.npy", np.packbits(data.masks, axis=-1))
                 entry["mask_width"] = size[1]
             index.append(entry)
-        meta = {"split": split, "source": source.name, "image_size": list(size), "channels": channels, "videos": index}
-        (tmp / "meta.json").write_text(json.dumps(meta))
+        meta = {"split": split, "source": source.name, "source_key": source.cache_key(), "image_size": list(size),
+                "channels": channels, "videos": index}
+        (tmp / "meta.json").write_text(json.dumps(meta, default=str))
         if folder.exists():  # another run finished the same cache first: keep theirs
             shutil.rmtree(tmp)
             return
@@ -147,6 +169,28 @@ def _build(source: Source, split: str, folder: Path, size: tuple[int, int], chan
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _in_order(fn, items: list, workers: int):
+    """`map(fn, items)` on a thread pool, in order, at most 2 x workers videos in memory at once.
+
+    Threads suffice: PIL, FFmpeg and torch release the GIL while they decode and resize.
+    """
+    if workers <= 1 or len(items) <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vadlit-decode") as pool:
+        pending: deque = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _open(folder: Path, split: str) -> CachedSplit:
@@ -177,10 +221,10 @@ class _PackedMasks:
         return np.unpackbits(self.packed[index], axis=-1, count=self.width).astype(bool)
 
 
-def _progress(items: list, description: str):
-    """A progress bar for long builds (rich), silent for a handful of videos."""
-    if len(items) < 4:
+def _progress(items, total: int, description: str):
+    """A progress bar for builds of more than a handful of videos (rich), silent otherwise."""
+    if total < 4:
         return items
     from rich.progress import track
 
-    return track(items, description=description, transient=True)
+    return track(items, total=total, description=description, transient=True)

@@ -39,9 +39,13 @@ def resize_frames(frames: np.ndarray, size: tuple[int, int], chunk: int = 256) -
     return out
 
 
-def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(N, H, W) masks -> (N, h, w) bool, nearest neighbour so labels stay crisp."""
+def resize_masks(masks: np.ndarray, size: tuple[int, int], chunk: int = 256) -> np.ndarray:
+    """(N, H, W) masks (any dtype, may be a memmap) -> (N, h, w) bool, nearest neighbour, chunk by chunk."""
     if masks.shape[1:3] == tuple(size):
-        return masks.astype(bool)
-    t = torch.from_numpy(np.ascontiguousarray(masks).astype(np.uint8))[:, None].float()
-    return (F.interpolate(t, size=size, mode="nearest")[:, 0] > 0.5).numpy()
+        return np.asarray(masks) != 0
+    out = np.empty((masks.shape[0], *size), dtype=bool)
+    for start in range(0, masks.shape[0], chunk):
+        part = np.asarray(masks[start : start + chunk]) != 0
+        t = torch.from_numpy(part.astype(np.uint8))[:, None].float()
+        out[start : start + chunk] = (F.interpolate(t, size=size, mode="nearest")[:, 0] > 0.5).numpy()
+    return out

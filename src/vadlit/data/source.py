@@ -7,9 +7,11 @@ when its content would change.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -35,10 +37,16 @@ class VideoData:
 
 @dataclass(frozen=True)
 class VideoRecord:
-    """A video of a split: its own name in the data set (folder name or file stem) and a loader."""
+    """A video of a split: its own name in the data set (folder name or file stem) and a loader.
+
+    `load(transform=None)` returns the video's `VideoData`; a source that decodes files passes its
+    frames through `transform` ((n, H, W, C) uint8 -> (n, h, w, c) uint8) chunk by chunk while
+    decoding, so frames are never held at full size. `path` is what the video was read from.
+    """
 
     name: str
-    load: Callable[[], VideoData]
+    load: Callable[..., VideoData]
+    path: str | None = None
 
 
 class Source(ABC):
@@ -53,3 +61,15 @@ class Source(ABC):
     @abstractmethod
     def cache_key(self) -> dict[str, Any]:
         """Everything that determines the decoded frames (paths, seeds, generator settings)."""
+
+
+def fingerprint(paths: Iterable[Path], root: Path) -> str:
+    """A short hash of the files' relative paths, sizes and modification times.
+
+    Part of a file-based source's `cache_key`, so the cache is rebuilt when the data set changes.
+    """
+    digest = hashlib.sha1()
+    for path in sorted(paths):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]

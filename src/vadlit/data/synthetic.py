@@ -134,14 +134,19 @@ class _Config:
     noise_std: float
 
 
-def _generate_video(config: _Config, split: str, index: int) -> VideoData:
-    """Video `index` of `split`: normal traffic, plus planned anomalous events on test videos."""
+def _generate_video(config: _Config, split: str, index: int, transform=None) -> VideoData:
+    """Video `index` of `split`: normal traffic, plus planned anomalous events on test videos.
+
+    Frames are drawn at the configured size already; `transform` (the cache's) is applied as given.
+    """
     rng = np.random.default_rng([config.seed, _SPLIT_IDS[split], index])
     background, layout = _background(config.seed, config.image_size)
     walkers = _normal_traffic(rng, config, layout)
     events = _plan_events(rng, config, layout, index) if split == "test" else []
     rgb, masks = _render(background, walkers, events, config.frames)
     frames = _finish(rgb, config.channels, config.noise_std, rng)
+    if transform is not None:
+        frames = transform(frames)
     if split == "train":
         return VideoData(frames)
     labels = masks.any(axis=(1, 2)).astype(np.uint8)

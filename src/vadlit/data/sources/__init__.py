@@ -1,0 +1,1 @@
+"""Readers of the real benchmarks and of any folder of footage, one module per on-disk format."""
