@@ -10,10 +10,12 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
 PYTEST_ARGS ?=
 CKPT ?=
+DATA ?= synthetic
+ROOT ?=
 LOGDIR ?= outputs
 
 .DEFAULT_GOAL := help
-.PHONY: help install train eval test test-all tensorboard clean
+.PHONY: help install data train eval test test-all tensorboard clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +34,9 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install vadlit with its dependencies (CPU or CUDA torch)
+
+data: $(STAMP) ## Decode a data set into the frame cache: make data DATA=ucsd_ped2 ROOT=/path/to/UCSDped2
+	$(BIN)/vadlit-prepare data=$(DATA) $(if $(ROOT),data.root=$(ROOT)) $(ARGS)
 
 train: $(STAMP) ## Train and test the default model on the embedded synthetic benchmark (ARGS=hydra overrides)
 	$(BIN)/vadlit-train $(ARGS)

@@ -27,6 +27,7 @@ class ClipDataModule(L.LightningDataModule):
     def __init__(
         self,
         source: Source,
+        root: str | None = None,
         image_size: int | list[int] = 64,
         channels: int = 1,
         clip_len: int = 8,
@@ -39,8 +40,10 @@ class ClipDataModule(L.LightningDataModule):
         val_fraction: float = 0.2,
         cache_dir: str = ".cache/vadlit",
         rebuild_cache: bool = False,
+        decode_workers: int | None = None,
         pin_memory: bool = False,
     ):
+        """`root` is only recorded: real source configs read it as ${data.root}."""
         super().__init__()
         _check_positive(clip_len=clip_len, stride=stride, batch_size=batch_size, channels=channels)
         if channels not in (1, 3):
@@ -55,14 +58,17 @@ class ClipDataModule(L.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.val_fraction = val_fraction
+        self.root = root
         self.cache_dir, self.rebuild_cache = Path(cache_dir), rebuild_cache
+        self.decode_workers = decode_workers
         self.train_split: CachedSplit | None = None
         self.test_split: CachedSplit | None = None
         self.skipped: dict[str, list[str]] = {"train": [], "test": []}
 
     # -- splits -------------------------------------------------------------------------------
     def _load(self, split: str) -> CachedSplit:
-        cached = load_split(self.source, split, self.cache_dir, self.image_size, self.channels, self.rebuild_cache)
+        cached = load_split(self.source, split, self.cache_dir, self.image_size, self.channels, self.rebuild_cache,
+                            self.decode_workers)
         if not cached.videos:
             raise DataError(f"data source '{self.source.name}' has no {split} videos")
         short = [v.name for v in cached.videos if len(v) < self.clip_len]
@@ -74,11 +80,15 @@ class ClipDataModule(L.LightningDataModule):
         self.skipped[split] = short
         return cached
 
-    def prepare_data(self) -> None:
+    def prepare_data(self) -> dict[str, CachedSplit]:
         """Build the caches once (rank 0); later runs reuse them."""
-        for split in ("train", "test"):
-            load_split(self.source, split, self.cache_dir, self.image_size, self.channels, self.rebuild_cache)
+        splits = {
+            split: load_split(self.source, split, self.cache_dir, self.image_size, self.channels,
+                              self.rebuild_cache, self.decode_workers)
+            for split in ("train", "test")
+        }
         self.rebuild_cache = False
+        return splits
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit", "validate") and self.train_split is None:
