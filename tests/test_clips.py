@@ -6,7 +6,7 @@ import torch
 
 from vadlit.data.clips import ClipDataset, Segment, window_starts
 from vadlit.data.datamodule import ClipDataModule
-from vadlit.errors import ConfigError, DataError
+from vadlit.errors import ConfigError
 
 
 @pytest.mark.parametrize("length,clip_len,stride", [(10, 4, 2), (10, 4, 3), (8, 8, 1), (9, 4, 4), (100, 8, 4), (17, 16, 16)])

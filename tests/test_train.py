@@ -16,7 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 from sklearn.metrics import roc_auc_score
 
-from tests.conftest import CONF, ROOT
+from tests.conftest import CONF
 
 # Tiny synthetic data on top of debug=smoke: a couple of short videos keep each run to seconds.
 TINY = [

@@ -29,7 +29,7 @@ def write_avi(path: str | os.PathLike, frames: np.ndarray, codec: str = "ffv1", 
         raise ValueError(f"codec={codec!r}: expected one of {sorted(_PIX_FMT)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w", format="avi") as container:
+    with av.open(str(path), "w") as container:  # the container follows the suffix (.avi, .mkv, .mp4)
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = _PIX_FMT[codec]

@@ -27,8 +27,8 @@ def natural_key(path: Path) -> tuple:
 
 
 def is_junk(path: Path) -> bool:
-    """macOS resource forks (`._001.tif`), hidden files and `Thumbs.db` are not frames."""
-    return path.name.startswith(".") or path.name.lower() in {"thumbs.db", "desktop.ini"}
+    """macOS resource forks (`._001.tif`, `__MACOSX/`), hidden files and `Thumbs.db` are not frames."""
+    return path.name.startswith(".") or path.name.lower() in {"thumbs.db", "desktop.ini", "__macosx"}
 
 
 def frame_files(folder: Path, extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
@@ -36,6 +36,19 @@ def frame_files(folder: Path, extensions: Iterable[str] = IMAGE_EXTENSIONS) -> l
     exts = tuple(e.lower() for e in extensions)
     return sorted((p for p in folder.iterdir() if p.is_file() and not is_junk(p) and p.suffix.lower() in exts),
                   key=natural_key)
+
+
+def video_files(folder: Path) -> list[Path]:
+    """The video files of `folder` in natural order, junk skipped, names checked unique."""
+    files = sorted((p for p in folder.iterdir() if p.is_file() and not is_junk(p) and p.suffix.lower() in VIDEO_EXTENSIONS),
+                   key=natural_key)
+    seen: dict[str, Path] = {}
+    for path in files:
+        if path.stem in seen:
+            raise DataError(f"'{seen[path.stem]}' and '{path}' have the same name '{path.stem}'; expected one "
+                            "video file per name")
+        seen[path.stem] = path
+    return files
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -56,18 +69,17 @@ def read_image(path: Path) -> np.ndarray:
 
 
 def read_frames(paths: list[Path], transform: FrameTransform | None = None) -> np.ndarray:
-    """Image files -> (N, h, w, c) uint8, transformed chunk by chunk."""
+    """Image files -> (N, h, w, c) uint8, transformed chunk by chunk; every frame must have one size."""
     if not paths:
         raise DataError("no frame files to read")
-    chunks = []
+    chunks, first = [], None
     for start in range(0, len(paths), CHUNK):
         frames = [read_image(p) for p in paths[start : start + CHUNK]]
-        shapes = {f.shape for f in frames}
-        if len(shapes) > 1:
-            first = frames[0].shape
-            odd = next(p for p, f in zip(paths[start:], frames) if f.shape != first)
-            raise DataError(f"frame '{odd}' has a different size than the frames before it ({first}); "
-                            "expected every frame of a video to have the same size")
+        first = first or frames[0].shape
+        for path, frame in zip(paths[start:], frames):
+            if frame.shape != first:
+                raise DataError(f"frame '{path}' has size {frame.shape}, unlike the frames before it {first}; "
+                                "expected every frame of a video to have the same size")
         chunk = np.stack(frames)
         chunks.append(transform(chunk) if transform else chunk)
     return np.concatenate(chunks)

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from vadlit.data.decode import VIDEO_EXTENSIONS, FrameTransform, decode_video, is_junk, natural_key
+from vadlit.data.decode import FrameTransform, decode_video, video_files
 from vadlit.data.source import NORMAL, SPLITS, Source, VideoData, VideoRecord, fingerprint
-from vadlit.errors import ConfigError, DataError
+from vadlit.data.sources.root import existing_root, root_path
+from vadlit.errors import DataError
 
 FORMAT_VERSION = 1
 """Bump whenever what this module reads from the same files changes, so frame caches are rebuilt."""
@@ -52,43 +53,43 @@ class AvenueSource(Source):
     name = "avenue"
 
     def __init__(self, root: str | os.PathLike) -> None:
-        self.root = _root_path(root)
+        self.root = root_path(root)
 
     def videos(self, split: str) -> list[VideoRecord]:
         """Training videos carry no labels; each test video loads its frames, labels and masks."""
-        files = self._video_files(split)
+        files = self.video_files(split)
         if split == "train":
             return [VideoRecord(p.stem, functools.partial(_load_train, p), str(p)) for p in files]
         return [VideoRecord(p.stem, functools.partial(_load_test, p, self._label_file(p)), str(p)) for p in files]
 
     def cache_key(self) -> dict[str, Any]:
         """Resolved root and a fingerprint of every video and label file (rebuilt when one changes)."""
-        root = self._existing_root()
-        train, test = self._video_files("train"), self._video_files("test")
+        root = self.existing_root()
+        train, test = self.video_files("train"), self.video_files("test")
         paths = train + test + [self._label_file(p) for p in test]
         return {"root": str(root), "files": fingerprint(paths, root), "format_version": FORMAT_VERSION}
 
     # ------------------------------------------------------------------------------------------
 
-    def _existing_root(self) -> Path:
-        return _existing_root(self.root, "CUHK Avenue", _HOLDING)
+    def existing_root(self) -> Path:
+        return existing_root(self.root, "CUHK Avenue", _HOLDING)
 
-    def _video_files(self, split: str) -> list[Path]:
+    def video_files(self, split: str) -> list[Path]:
         if split not in SPLITS:
             raise DataError(f"Avenue has splits {list(SPLITS)}, got split {split!r}")
-        root = self._existing_root()
+        root = self.existing_root()
         folder = root / (TRAIN_DIR if split == "train" else TEST_DIR)
         if not folder.is_dir():
             raise DataError(f"Avenue {split} folder '{folder}' does not exist; expected {_LAYOUT[split]} "
                             f"under data.root='{root}'")
-        files = _video_files(folder)
+        files = video_files(folder)
         if not files:
             raise DataError(f"no video files in '{folder}'; expected {_LAYOUT[split]} under data.root='{root}'")
         return files
 
     def _label_file(self, video: Path) -> Path:
         """``01.avi`` -> ``1_label.mat`` (the official name); ``01_label.mat`` is accepted too."""
-        root = self._existing_root()
+        root = self.existing_root()
         folder = root / LABEL_DIR
         stem = video.stem
         official = folder / f"{int(stem)}_label.mat" if stem.isdigit() else folder / f"{stem}_label.mat"
@@ -169,35 +170,3 @@ def _masks(value: np.ndarray, path: Path) -> np.ndarray:
                 raise DataError(f"'{path}': cell {t + 1} of {LABEL_VARIABLE} holds {cell.dtype} data; {expected}")
             masks[t] = cell.reshape(shape) != 0
     return masks
-
-
-# ----------------------------------------------------------------------------------------------
-# Helpers (shared in spirit with the other file-based sources)
-
-
-def _root_path(root: Any) -> Path:
-    if root is None or not isinstance(root, (str, os.PathLike)) or not str(root).strip():
-        raise ConfigError(f"data.root={root!r}: expected the path of the data set folder")
-    return Path(root).expanduser()
-
-
-def _existing_root(root: Path, dataset: str, holding: str) -> Path:
-    if not root.exists():
-        raise DataError(f"data.root='{root}' does not exist; expected the {dataset} folder holding {holding}")
-    if not root.is_dir():
-        raise DataError(f"data.root='{root}' is not a folder; expected the {dataset} folder holding {holding}")
-    return root.resolve()
-
-
-def _video_files(folder: Path) -> list[Path]:
-    """The video files of `folder` in natural order, with junk skipped and names checked unique."""
-    exts = tuple(e.lower() for e in VIDEO_EXTENSIONS)
-    files = sorted((p for p in folder.iterdir() if p.is_file() and not is_junk(p) and p.suffix.lower() in exts),
-                   key=natural_key)
-    seen: dict[str, Path] = {}
-    for path in files:
-        if path.stem in seen:
-            raise DataError(f"'{seen[path.stem]}' and '{path}' have the same name '{path.stem}'; expected one "
-                            "video file per name")
-        seen[path.stem] = path
-    return files

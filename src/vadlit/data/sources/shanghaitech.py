@@ -22,9 +22,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from vadlit.data.decode import FrameTransform, decode_video, frame_files, is_junk, natural_key, read_frames
+from vadlit.data.decode import FrameTransform, decode_video, frame_files, is_junk, natural_key, read_frames, video_files
 from vadlit.data.source import NORMAL, SPLITS, Source, VideoData, VideoRecord, fingerprint
-from vadlit.data.sources.avenue import _existing_root, _root_path, _video_files
+from vadlit.data.sources.root import existing_root, root_path
 from vadlit.errors import ConfigError, DataError
 
 FORMAT_VERSION = 1
@@ -59,7 +59,7 @@ class ShanghaiTechSource(Source):
 
     def __init__(self, root: str | os.PathLike, scenes: Iterable[int] | int | None = None,
                  pixel_masks: bool = True) -> None:
-        self.root = _root_path(root)
+        self.root = root_path(root)
         self.scenes = _check_scenes(scenes)
         if not isinstance(pixel_masks, (bool, np.bool_)):
             raise ConfigError(f"data.source.pixel_masks={pixel_masks!r}: expected true or false")
@@ -78,7 +78,7 @@ class ShanghaiTechSource(Source):
 
     def cache_key(self) -> dict[str, Any]:
         """Resolved root, options and a fingerprint of every video, frame and ground-truth file used."""
-        root = self._existing_root()
+        root = self.existing_root()
         paths = list(self._entries("train"))
         for folder in self._entries("test"):
             paths += frame_files(folder)
@@ -96,20 +96,20 @@ class ShanghaiTechSource(Source):
 
     # ------------------------------------------------------------------------------------------
 
-    def _existing_root(self) -> Path:
-        return _existing_root(self.root, "ShanghaiTech Campus", _HOLDING)
+    def existing_root(self) -> Path:
+        return existing_root(self.root, "ShanghaiTech Campus", _HOLDING)
 
     def _entries(self, split: str) -> list[Path]:
         """Training video files or test frame folders of the chosen scenes, in natural order."""
         if split not in SPLITS:
             raise DataError(f"ShanghaiTech has splits {list(SPLITS)}, got split {split!r}")
-        root = self._existing_root()
+        root = self.existing_root()
         folder = root / (TRAIN_DIR if split == "train" else FRAMES_DIR)
         if not folder.is_dir():
             raise DataError(f"ShanghaiTech {split} folder '{folder}' does not exist; expected {_LAYOUT[split]} "
                             f"under data.root='{root}'")
         if split == "train":
-            entries = _video_files(folder)
+            entries = video_files(folder)
         else:
             entries = sorted((p for p in folder.iterdir() if p.is_dir() and not is_junk(p)), key=natural_key)
         if not entries:
@@ -125,7 +125,7 @@ class ShanghaiTechSource(Source):
         return kept
 
     def _frame_mask(self, folder: Path) -> Path:
-        path = self._existing_root() / FRAME_MASK_DIR / f"{folder.name}.npy"
+        path = self.existing_root() / FRAME_MASK_DIR / f"{folder.name}.npy"
         if not path.is_file():
             raise DataError(f"no frame labels for ShanghaiTech test video '{folder}': expected '{path}' holding "
                             "one 0/1 label per frame")
@@ -134,7 +134,7 @@ class ShanghaiTechSource(Source):
     def _pixel_mask(self, folder: Path) -> Path | None:
         if not self.pixel_masks:
             return None
-        path = self._existing_root() / PIXEL_MASK_DIR / f"{folder.name}.npy"
+        path = self.existing_root() / PIXEL_MASK_DIR / f"{folder.name}.npy"
         return path if path.is_file() else None
 
 
