@@ -28,14 +28,18 @@ def convert_channels(frames: np.ndarray, channels: int) -> np.ndarray:
 
 
 def resize_frames(frames: np.ndarray, size: tuple[int, int], chunk: int = 256) -> np.ndarray:
-    """(N, H, W, C) uint8 -> (N, h, w, C) uint8 with antialiased bilinear resampling."""
+    """(N, H, W, C) uint8 -> (N, h, w, C) uint8 with antialiased bilinear resampling.
+
+    torch resamples uint8 directly, and (N, H, W, C) memory is already its channels-last layout:
+    an order of magnitude faster than going through float.
+    """
     if frames.shape[1:3] == tuple(size):
         return frames
     out = np.empty((frames.shape[0], *size, frames.shape[-1]), dtype=np.uint8)
     for start in range(0, frames.shape[0], chunk):
         t = torch.from_numpy(np.ascontiguousarray(frames[start : start + chunk])).permute(0, 3, 1, 2)
-        r = F.interpolate(t.float(), size=size, mode="bilinear", antialias=True, align_corners=False)
-        out[start : start + chunk] = r.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        r = F.interpolate(t, size=size, mode="bilinear", antialias=True, align_corners=False)
+        out[start : start + chunk] = r.permute(0, 2, 3, 1).numpy()
     return out
 
 
