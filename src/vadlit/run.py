@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
+from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.outputs import write_json, write_scores_csv
 from vadlit.evaluation.postprocess import ScoreOptions, options_record
 from vadlit.models.module import VideoAnomalyModule
@@ -178,10 +179,7 @@ def _write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, da
 
 def _log_hparams(trainer: L.Trainer, hparams: dict, metrics: dict) -> None:
     """The HPARAMS table: one row per run with its final metrics, so a sweep compares at a glance."""
-    finals = {f"hparams/{k}": float(metrics[k]) for k in ("auroc", "auroc_macro", "ap", "eer") if metrics.get(k) is not None}
-    for kind, value in (metrics.get("auroc_by_kind") or {}).items():
-        if value is not None:
-            finals[f"hparams/auroc_{kind}"] = float(value)
+    finals = headline(metrics, prefix="hparams/")
     for logger in trainer.loggers:
         logger.log_hyperparams(hparams, finals)
         logger.save()

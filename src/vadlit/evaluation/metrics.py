@@ -221,3 +221,13 @@ def roc_curve(
             "expected both classes"
         )
     return _roc(s_all, y_all)
+
+
+HEADLINE = ("auroc", "auroc_macro", "ap", "eer")
+
+
+def headline(metrics: Mapping, prefix: str = "") -> dict[str, float]:
+    """The scalar metrics worth a chart: AUROC (micro, macro), AP, EER and AUROC per kind, defined ones only."""
+    values = {name: metrics.get(name) for name in HEADLINE}
+    values.update({f"auroc_{kind}": v for kind, v in (metrics.get("auroc_by_kind") or {}).items()})
+    return {f"{prefix}{name}": float(v) for name, v in values.items() if v is not None}

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 
 from vadlit.errors import ConfigError
 from vadlit.evaluation.frame_scores import FrameScores
-from vadlit.evaluation.metrics import compute_metrics
-from vadlit.evaluation.postprocess import ScoreOptions, apply_options, options_record
+from vadlit.evaluation.metrics import compute_metrics, headline
+from vadlit.evaluation.postprocess import ScoreOptions, apply_options
 from vadlit.models.ocr_gan import OCRGANVideo
 
 log = logging.getLogger(__name__)
@@ -190,13 +190,7 @@ class VideoAnomalyModule(L.LightningModule):
             labels = {n: videos[n].labels for n in scores}
             kinds = {n: list(videos[n].kinds) for n in scores}
             metrics = compute_metrics(scores, labels, kinds)
-            metrics["options"] = options_record(self.score_options)
-            self.log_dict(
-                {f"test/{k}": float(metrics[k]) for k in ("auroc", "auroc_macro", "ap", "eer") if metrics.get(k) is not None}
-            )
-            for kind, value in (metrics.get("auroc_by_kind") or {}).items():
-                if value is not None:
-                    self.log(f"test/auroc_{kind}", float(value))
+            self.log_dict(headline(metrics, prefix="test/"))
         self.test_result = TestResult(scores, labels, kinds, metrics, skipped)
 
     def parameter_counts(self) -> dict[str, int]:
