@@ -10,12 +10,14 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
 PYTEST_ARGS ?=
 CKPT ?=
+SWEEP ?=
+STUDY ?= ablation_heads
 DATA ?= synthetic
 ROOT ?=
 LOGDIR ?= outputs
 
 .DEFAULT_GOAL := help
-.PHONY: help install data train eval test test-all tensorboard clean
+.PHONY: help install data train eval ablation report test test-all tensorboard clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,7 +32,7 @@ $(STAMP): pyproject.toml
 		$(BIN)/pip install -q --no-index --no-deps "torch==$(TORCH_VERSION)" 2>/dev/null \
 		|| $(BIN)/pip install -q --no-deps "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX); \
 	fi
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,sweep]'
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install vadlit with its dependencies (CPU or CUDA torch)
@@ -43,6 +45,16 @@ train: $(STAMP) ## Train and test the default model on the embedded synthetic be
 
 eval: $(STAMP) ## Test a checkpoint: make eval CKPT=path/to.ckpt [ARGS=...]
 	$(BIN)/vadlit-eval ckpt_path=$(CKPT) $(ARGS)
+
+ablation: $(STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 3 seeds) on DATA, on every GPU present (else CPU), then its report
+	@gpus=$$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); \
+	if [ "$${gpus:-0}" -gt 1 ]; then launcher="hydra/launcher=ray_local"; echo "$$gpus GPUs: one job per GPU (Ray)"; \
+	else launcher=""; echo "$${gpus:-0} GPU(s): jobs run one after another"; fi; \
+	$(BIN)/vadlit-train -m experiment=$(STUDY) data=$(DATA) $(if $(ROOT),data.root=$(ROOT)) $$launcher $(ARGS) \
+	&& $(BIN)/vadlit-report "$$(ls -d outputs/$(STUDY)/multiruns/*/ | sort | tail -1)"
+
+report: $(STAMP) ## Tables, CSV and plot of a sweep: make report [SWEEP=outputs/<study>/multiruns/<sweep>] (default: newest)
+	$(BIN)/vadlit-report $(if $(SWEEP),$(SWEEP),"$$(ls -dt outputs/*/multiruns/*/ | head -1)")
 
 test: $(STAMP) ## Run the test suite (fast tests; under ~8 minutes on 2 CPU cores)
 	$(BIN)/pytest $(PYTEST_ARGS)

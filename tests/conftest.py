@@ -10,6 +10,9 @@ import pytest
 import torch
 
 from vadlit.data.source import NORMAL, Source, VideoData, VideoRecord
+from vadlit.resolvers import register
+
+register()  # the configs use vadlit's resolvers; entry points register them on import
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 

@@ -6,14 +6,21 @@ Every run folder holds `metrics.json`, `scores.csv`, `run_info.json`, `checkpoin
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import sys
+import traceback
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as L
 import torch
 from hydra.utils import instantiate
+from lightning.fabric.utilities.rank_zero import rank_zero_only
+from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from vadlit.errors import ConfigError
@@ -36,8 +43,7 @@ def _instantiate_dict(group: DictConfig | None) -> list[Any]:
     return [instantiate(entry) for entry in group.values() if isinstance(entry, DictConfig) and "_target_" in entry]
 
 
-def _checkpoint_record(trainer: L.Trainer, ckpt_path: str | None, cfg: DictConfig) -> dict:
-    callback = trainer.checkpoint_callback
+def _checkpoint_record(callback: ModelCheckpoint | None, ckpt_path: str | None, cfg: DictConfig) -> dict:
     record: dict[str, Any] = {"path": ckpt_path}
     if cfg.get("train", True) and callback is not None and callback.monitor and callback.best_model_path:
         score = callback.best_model_score
@@ -54,6 +60,28 @@ def _checkpoint_record(trainer: L.Trainer, ckpt_path: str | None, cfg: DictConfi
         state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         record.update(epoch=state.get("epoch"), global_step=state.get("global_step"))
     return record
+
+
+@contextmanager
+def ddp_children_from(config_file: Path):
+    """Start DDP child processes from this run's saved config instead of the command line.
+
+    Lightning's Hydra support re-runs `sys.argv` in each child: inside a sweep that would launch the
+    whole sweep again, and it relies on the working directory. Children started from the resolved
+    config of this one job avoid both.
+    """
+    from lightning.fabric.strategies.launchers import subprocess_script
+
+    original = subprocess_script._hydra_subprocess_cmd
+
+    def command(local_rank: int):
+        return [sys.executable, "-m", "vadlit.cli.ddp_child", str(config_file)], os.getcwd()
+
+    subprocess_script._hydra_subprocess_cmd = command
+    try:
+        yield
+    finally:
+        subprocess_script._hydra_subprocess_cmd = original
 
 
 def _model_from_checkpoint(ckpt_path: str | None, datamodule) -> VideoAnomalyModule:
@@ -105,15 +133,52 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
+def run_job(cfg: DictConfig, multirun: bool = False) -> dict[str, Any] | None:
+    """`run` for an entry point: a failure is recorded in run_info.json (status, error) and, inside a
+    sweep, does not stop the other jobs; a single run re-raises it."""
+    out_dir = Path(cfg.paths.output_dir)
+    try:
+        return run(cfg)
+    except Exception as exc:
+        if not is_rank_zero():
+            raise
+        info = _read_json(out_dir / "run_info.json") or start_record(int(cfg.seed), str(cfg.task_name))
+        info.update(end=now(), status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0][:2000])
+        write_json(out_dir / "run_info.json", info)
+        (out_dir / "error.txt").write_text(traceback.format_exc())
+        if not multirun:
+            raise
+        log.error("run failed (the sweep goes on; see %s): %s", out_dir / "error.txt", info["error"])
+        return None
+
+
+def is_rank_zero() -> bool:
+    """False in the extra processes of a multi-GPU (DDP) job, which must not write the run's files."""
+    return rank_zero_only.rank == 0
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def run(cfg: DictConfig) -> dict[str, Any] | None:
     """Train (if `cfg.train`) and test (if `cfg.test`); returns the metrics written to metrics.json."""
     quiet_lightning()
     out_dir = Path(cfg.paths.output_dir)
+    previous = _read_json(out_dir / "run_info.json") if cfg.get("resume") else None
+    if previous and previous.get("status") == "finished" and (out_dir / "metrics.json").is_file():
+        log.info("resume: %s already finished; skipped", out_dir)
+        return _read_json(out_dir / "metrics.json")
     out_dir.mkdir(parents=True, exist_ok=True)
     info = start_record(int(cfg.seed), str(cfg.task_name))
-    write_json(out_dir / "run_info.json", info)
-    # The resolved config of this run (Hydra's own copy under .hydra/ keeps the interpolations).
-    OmegaConf.save(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), out_dir / "config.yaml", resolve=True)
+    if is_rank_zero():
+        write_json(out_dir / "run_info.json", info)
+        # The resolved config of this run (Hydra's own copy under .hydra/ keeps the interpolations);
+        # DDP children start from it.
+        OmegaConf.save(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), out_dir / "config.yaml", resolve=True)
 
     L.seed_everything(int(cfg.seed), workers=True)
     datamodule = instantiate(cfg.data, _convert_="object")
@@ -128,12 +193,27 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     loggers = _instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     info.update(trainer_record(trainer))
-    write_json(out_dir / "run_info.json", info)
 
     ckpt_path = cfg.get("ckpt_path")
+    last = out_dir / "checkpoints" / "last.ckpt"
+    if cfg.get("train", True) and cfg.get("resume") and not ckpt_path and last.is_file():
+        ckpt_path = str(last)
+        info["resumed_from"] = ckpt_path
+        log.info("resume: continuing %s from %s", out_dir, last)
+    if is_rank_zero():
+        write_json(out_dir / "run_info.json", info)
+
     if cfg.get("train", True):
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-        callback = trainer.checkpoint_callback
+        with ddp_children_from(out_dir / "config.yaml"):
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        if trainer.world_size > 1:
+            if not trainer.is_global_zero:
+                return None  # the extra DDP processes are done; rank 0 tests on one device
+            if torch.distributed.is_initialized():  # no collective may wait for the finished ranks
+                torch.distributed.destroy_process_group()
+            trainer = instantiate(cfg.trainer, devices=1, strategy="auto", num_nodes=1, logger=loggers or False,
+                                  callbacks=[c for c in callbacks if not isinstance(c, ModelCheckpoint)])
+        callback = next((c for c in callbacks if isinstance(c, ModelCheckpoint)), None)
         ckpt_path = (callback.best_model_path or callback.last_model_path) if callback else None
         if not ckpt_path:  # no checkpointing configured: test the weights in memory, but say so
             ckpt_path = str(out_dir / "checkpoints" / "final.ckpt")
@@ -142,7 +222,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     metrics = None
     if cfg.get("test", True):
         trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=False)
-        metrics = _write_results(out_dir, cfg, model, datamodule, _checkpoint_record(trainer, ckpt_path, cfg))
+        checkpoint = _checkpoint_record(next((c for c in callbacks if isinstance(c, ModelCheckpoint)), None), ckpt_path, cfg)
+        metrics = _write_results(out_dir, cfg, model, datamodule, checkpoint)
         _log_hparams(trainer, _hparams(cfg, model), metrics)
         _print_summary(metrics, out_dir)
 

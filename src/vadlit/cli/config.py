@@ -7,6 +7,10 @@ from pathlib import Path
 
 
 def config_dir() -> str:
+    """The config root; also registers vadlit's resolvers, which every config may use."""
+    from vadlit.resolvers import register
+
+    register()
     env = os.environ.get("VADLIT_CONFIG_DIR")
     candidates = [Path(env)] if env else []
     candidates.append(Path(__file__).resolve().parents[3] / "conf")  # src/vadlit/cli -> project root
@@ -17,3 +21,11 @@ def config_dir() -> str:
         f"vadlit: error: no Hydra config tree found (looked for train.yaml in {', '.join(map(str, candidates))}); "
         "install vadlit from its repository with `pip install -e .` or set VADLIT_CONFIG_DIR"
     )
+
+
+def in_sweep() -> bool:
+    """True inside a Hydra multirun job, where one failed run must not stop the others."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN

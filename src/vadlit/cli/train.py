@@ -3,16 +3,16 @@
 import hydra
 from omegaconf import DictConfig
 
-from vadlit.cli.config import config_dir
+from vadlit.cli.config import config_dir, in_sweep
 from vadlit.cli.errors import user_errors_as_messages
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 @user_errors_as_messages
 def main(cfg: DictConfig) -> float | None:
-    from vadlit.run import run  # imported here so `--help` stays fast
+    from vadlit.run import run_job  # imported here so `--help` stays fast
 
-    metrics = run(cfg)
+    metrics = run_job(cfg, multirun=in_sweep())
     return None if not metrics else metrics.get("auroc")  # the value a Hydra sweeper would optimise
 
 

@@ -1,0 +1,71 @@
+"""OmegaConf resolvers that let configs adapt to the machine and keep sweep folders unique.
+
+Registered when an entry point is imported, before Hydra composes anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+SWEEP_ENV = "VADLIT_SWEEP_DIR"
+
+
+def best_precision() -> str:
+    """The fastest precision the hardware runs correctly: bf16 on GPUs that have it, fp16 on older
+    GPUs (with loss scaling), full fp32 on CPUs, where mixed precision is rarely faster."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+    return "32-true"
+
+
+def gpus_per_job() -> int:
+    """One GPU per sweep job when there are GPUs, none otherwise, so the same sweep runs on a CPU."""
+    import torch
+
+    return 1 if torch.cuda.is_available() and torch.cuda.device_count() > 0 else 0
+
+
+def sweep_dir(base: str, resume=False) -> str:
+    """A new sweep folder under `base` (time + random suffix: two sweeps started in the same second
+    never share one), or with `resume` the newest existing one.
+
+    The choice is kept in VADLIT_SWEEP_DIR so that every job process of the sweep (Ray workers,
+    DDP children) resolves the same folder.
+    """
+    if os.environ.get(SWEEP_ENV):
+        return os.environ[SWEEP_ENV]
+    base_path = Path(base)
+    chosen = None
+    if str(resume).lower() in ("true", "1", "yes"):
+        existing = sorted(p for p in base_path.glob("*") if p.is_dir()) if base_path.is_dir() else []
+        if existing:
+            chosen = existing[-1]
+    if chosen is None:
+        chosen = base_path / f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{secrets.token_hex(2)}"
+    os.environ[SWEEP_ENV] = str(chosen)
+    return str(chosen)
+
+
+def slug(text: str, limit: int = 80) -> str:
+    """A folder-safe name from `key=value,key=value` (no path separators, bounded length)."""
+    text = re.sub(r"[^A-Za-z0-9=,._+-]+", "_", str(text)).strip("_")
+    return text[:limit] or "default"
+
+
+def register() -> None:
+    for name, fn in {
+        "vadlit_precision": best_precision,
+        "vadlit_gpus_per_job": gpus_per_job,
+        "vadlit_sweep_dir": sweep_dir,
+        "vadlit_slug": slug,
+    }.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn, use_cache=name != "vadlit_slug")

@@ -1,0 +1,20 @@
+"""Callbacks that only tests inject (through Hydra config) to simulate faults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning.pytorch as L
+
+
+class FailOnce(L.Callback):
+    """Crash the run of model variant `variant` at the start of epoch `epoch`, once: a marker file
+    remembers that it happened, so a resumed run goes through (a transient fault, like a lost node)."""
+
+    def __init__(self, variant: str, marker: str, epoch: int = 1):
+        self.variant, self.marker, self.epoch = variant, Path(marker), epoch
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if pl_module.hparams.variant == self.variant and trainer.current_epoch == self.epoch and not self.marker.exists():
+            self.marker.touch()
+            raise RuntimeError(f"injected fault in {self.variant} at epoch {self.epoch}")

@@ -1,0 +1,313 @@
+"""vadlit-report on fake sweep folders (multirun.yaml + job folders as Hydra and vadlit write them)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+from scipy import stats
+
+from vadlit.analysis.report import expand_grid, load_sweep, results_table, summarize, write_report
+from vadlit.cli.report import main
+from vadlit.errors import VadlitError
+
+HEADS = {"baseline": 0, "ta1": 1, "ta2": 2, "ta4": 4, "ta8": 8}
+KINDS = ("object", "running")
+
+
+def write_multirun(root: Path, task: list[str], params: dict[str, str] | None) -> None:
+    cfg = {"hydra": {"sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                                 "max_batch_size": None, "params": params},
+                     "overrides": {"hydra": [f"hydra.sweep.dir={root}", "hydra.mode=MULTIRUN"], "task": task},
+                     "job": {"name": "train"}},
+           "seed": 0, "model": {"heads": 0}}
+    root.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(OmegaConf.create(cfg), root / "multirun.yaml")
+
+
+def fake_metrics(model: str, seed: int, auroc: float, objective: str = "reconstruct", clip_len: int = 8,
+                 test_stats: bool = False) -> dict:
+    return {
+        "auroc": auroc, "auroc_macro": auroc - 0.02, "ap": auroc - 0.15, "eer": 1.0 - auroc - 0.05,
+        "auroc_by_kind": {"object": auroc + 0.1, "running": auroc - 0.1},
+        "n_frames": 720, "n_videos": 6,
+        "model": {"variant": model, "heads": HEADS[model], "objective": objective, "clip_len": clip_len},
+        "seed": seed,
+        "data": {"source": "synthetic", "image_size": [64, 64], "clip_len": clip_len},
+        "options": {"per_video_normalization": test_stats, "smoothing_sigma": 0.0,
+                    "uses_test_statistics": test_stats, "order": "smooth, then normalise"},
+        "params": {"generator": 10, "discriminator": 5, "total": 15},
+    }
+
+
+def write_job(root: Path, name: str, overrides: list[str], status: str, metrics: dict | None = None,
+              error: str | None = None) -> Path:
+    job = root / name
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    info = {"task": "train", "start": "2026-11-21T05:53:49+00:00", "end": None, "status": status}
+    if status != "running":
+        info["end"] = "2026-11-21T06:00:00+00:00"
+    if error:
+        info["error"] = error
+    (job / "run_info.json").write_text(json.dumps(info))
+    if metrics is not None:
+        (job / "metrics.json").write_text(json.dumps(metrics))
+    return job
+
+
+def auroc_of(model: str, seed: int, objective: str = "reconstruct") -> float:
+    rng = np.random.default_rng([HEADS[model], seed, objective == "predict"])
+    return float(0.6 + 0.02 * HEADS[model] ** 0.5 + (0.08 if objective == "predict" else 0) + rng.normal(0, 0.02))
+
+
+FAILED = ("ta2", 1)
+UNFINISHED = ("ta4", 2)
+MISSING = ("ta8", 0)
+ERROR = "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"
+
+
+@pytest.fixture
+def heads_sweep(tmp_path) -> Path:
+    """5 variants x 3 seeds; one failed, one unfinished (killed), one missing; params from the experiment."""
+    root = tmp_path / "ablation_heads"
+    write_multirun(root, ["experiment=ablation_heads"], {"model": "baseline,ta1,ta2,ta4,ta8", "seed": "0,1,2"})
+    num = 0
+    for model in HEADS:
+        for seed in range(3):
+            overrides = ["experiment=ablation_heads", f"model={model}", f"seed={seed}"]
+            name = f"{num}-model={model},seed={seed}"
+            num += 1
+            if (model, seed) == MISSING:
+                continue
+            if (model, seed) == FAILED:
+                write_job(root, name, overrides, "failed", error=ERROR)
+            elif (model, seed) == UNFINISHED:
+                write_job(root, name, overrides, "running")
+            else:
+                write_job(root, name, overrides, "finished", fake_metrics(model, seed, auroc_of(model, seed)))
+    return root
+
+
+def finished_seeds(model: str) -> list[int]:
+    return [s for s in range(3) if (model, s) not in (FAILED, UNFINISHED, MISSING)]
+
+
+def table_rows(markdown: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in markdown.splitlines()[2:]:
+        cells = [c.strip().strip("*").strip() for c in line.strip().strip("|").split("|")]
+        rows[cells[0]] = cells
+    return rows
+
+
+def test_expand_grid_is_hydras(tmp_path):
+    write_multirun(tmp_path, ["model=ta4", "seed=0,1"], {"model": "baseline,ta4", "seed": "0,1,2", "lr": "1e-3,1e-4"})
+    grid, source = expand_grid(tmp_path / "multirun.yaml")
+    assert "multirun.yaml" in source
+    # the command line wins for the same key; keys keep the order of the sweeper's params
+    assert grid == [["model=ta4", "seed=0", f"lr={lr}"] for lr in ("0.001", "0.0001")] + [
+        ["model=ta4", "seed=1", f"lr={lr}"] for lr in ("0.001", "0.0001")]
+
+
+def test_heads_sweep_table(heads_sweep):
+    sweep = load_sweep(heads_sweep)
+    assert sweep.factors == ["model"]
+    assert sweep.fixed == {"experiment": "ablation_heads"}
+    assert sweep.counts() == {"expected": 15, "finished": 12, "failed": 1, "unfinished": 1, "missing": 1,
+                              "outside_grid": 0, "superseded": 0}
+    summary = summarize(sweep)
+    assert [v.label for v in summary.variants] == [f"model={m}" for m in HEADS]
+    assert [v.heads for v in summary.variants] == list(HEADS.values())
+    rows = table_rows(results_table(summary))
+    assert list(rows) == list(HEADS)
+    for v in summary.variants:
+        model = v.display["model"]
+        seeds = finished_seeds(model)
+        assert (v.n, v.n_expected) == (len(seeds), 3)
+        assert sorted(v.seeds) == seeds
+        values = np.array([auroc_of(model, s) for s in seeds])
+        assert v.stats["auroc"].mean == pytest.approx(values.mean())
+        assert v.stats["auroc"].std == pytest.approx(values.std(ddof=1))
+        assert v.stats["eer"].mean == pytest.approx((1 - values - 0.05).mean())
+        assert v.by_kind["object"].mean == pytest.approx((values + 0.1).mean())
+        row = rows[model]
+        assert row[1] == f"{len(seeds)}/3"
+        assert row[2] == f"{100 * values.mean():.1f} ± {100 * values.std(ddof=1):.1f}"
+        assert row[3] == f"{100 * (values - 0.02).mean():.1f} ± {100 * (values - 0.02).std(ddof=1):.1f}"
+
+
+def test_heads_sweep_paired_comparison(heads_sweep):
+    summary = summarize(load_sweep(heads_sweep))
+    assert summary.has_baseline and not summary.unpaired
+    pairs = {p.variant.display["model"]: p for p in summary.pairs}
+    assert set(pairs) == {"ta1", "ta2", "ta4", "ta8"}
+    for model, pair in pairs.items():
+        seeds = finished_seeds(model)  # the baseline finished every seed
+        a = np.array([auroc_of(model, s) for s in seeds])
+        b = np.array([auroc_of("baseline", s) for s in seeds])
+        d = a - b
+        assert sorted(pair.seeds) == seeds and pair.n == len(seeds)
+        assert pair.mean == pytest.approx(d.mean())
+        assert pair.std == pytest.approx(d.std(ddof=1))
+        assert (pair.wins, pair.losses) == ((d > 0).sum(), (d < 0).sum())
+        assert pair.p_value == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    paths = write_report(load_sweep(heads_sweep), heads_sweep / "out")
+    text = paths["report.md"].read_text()
+    d = np.array([auroc_of("ta1", s) - auroc_of("baseline", s) for s in range(3)])
+    p = stats.ttest_rel([auroc_of("ta1", s) for s in range(3)], [auroc_of("baseline", s) for s in range(3)]).pvalue
+    line = next(ln for ln in text.splitlines() if ln.startswith("| ta1 | model=baseline |"))
+    assert f"| 3 | {100 * d.mean():+.1f} ± {100 * d.std(ddof=1):.1f} |" in line
+    assert f"| {(d > 0).sum()}/{(d < 0).sum()} |" in line
+    assert line.endswith(f"| {'< 0.001' if p < 0.001 else f'{p:.3f}'} |")
+
+
+def test_heads_sweep_lists_runs_not_in_the_table(heads_sweep):
+    paths = write_report(load_sweep(heads_sweep))
+    assert set(paths) == {"report.md", "results.csv", "report.png"}
+    assert all(p.parent == heads_sweep for p in paths.values())
+    text = paths["report.md"].read_text()
+    assert f"# Results: `{heads_sweep}`" in text
+    assert "15 expected · 12 finished · 1 failed · 1 unfinished · 1 missing" in text
+    failed = text.split("### Failed (1)")[1].split("###")[0]
+    assert "`7-model=ta2,seed=1`" in failed and "model=ta2 seed=1" in failed and ERROR in failed
+    unfinished = text.split("### Unfinished (1)")[1].split("###")[0]
+    assert "`11-model=ta4,seed=2`" in unfinished and "status running" in unfinished
+    missing = text.split("### Missing (1)")[1].split("##")[0]
+    assert "model=ta8 seed=0 experiment=ablation_heads" in missing
+    assert "## AUROC per anomaly kind" in text and "| object (%) | running (%) |" in text
+    assert "Test statistics" not in text
+
+
+def test_results_csv_parses_back(heads_sweep):
+    sweep = load_sweep(heads_sweep)
+    paths = write_report(sweep, heads_sweep / "out")
+    with open(paths["results.csv"]) as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["model"] for r in rows] == list(HEADS)
+    for row in rows:
+        model = row["model"]
+        values = np.array([auroc_of(model, s) for s in finished_seeds(model)])
+        assert int(row["n"]) == len(values) and int(row["n_expected"]) == 3 and int(row["heads"]) == HEADS[model]
+        assert float(row["auroc_mean"]) == pytest.approx(values.mean(), abs=1e-12)
+        assert float(row["auroc_std"]) == pytest.approx(values.std(ddof=1), abs=1e-12)
+        assert float(row["auroc_running_mean"]) == pytest.approx((values - 0.1).mean(), abs=1e-12)
+        assert row["uses_test_statistics"] == "false"
+    png = paths["report.png"].read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_two_factor_study_pairs_within_objective(tmp_path):
+    root = tmp_path / "heads_x_objective"
+    write_multirun(root, ["model=baseline,ta4", "seed=0,1,2"], {"+model.objective": "reconstruct,predict"})
+    num = 0
+    for objective in ("reconstruct", "predict"):
+        for model in ("baseline", "ta4"):
+            for seed in range(3):
+                overrides = [f"+model.objective={objective}", f"model={model}", f"seed={seed}"]
+                metrics = fake_metrics(model, seed, auroc_of(model, seed, objective), objective)
+                write_job(root, str(num), overrides, "finished", metrics)
+                num += 1
+    sweep = load_sweep(root)
+    assert sweep.factors == ["model.objective", "model"]
+    assert sweep.counts()["expected"] == 12 and sweep.counts()["missing"] == 0
+    summary = summarize(sweep)
+    assert summary.heads_factors == ["model"] and summary.other_factors == ["model.objective"]
+    assert len(summary.pairs) == 2
+    for pair in summary.pairs:
+        objective = pair.variant.factors["model.objective"]
+        assert pair.baseline.factors == {"model.objective": objective, "model": "baseline"}
+        d = [auroc_of("ta4", s, objective) - auroc_of("baseline", s, objective) for s in range(3)]
+        assert pair.mean == pytest.approx(np.mean(d))
+        assert pair.p_value == pytest.approx(stats.ttest_rel(
+            [auroc_of("ta4", s, objective) for s in range(3)],
+            [auroc_of("baseline", s, objective) for s in range(3)]).pvalue)
+    paths = write_report(sweep, tmp_path / "out")
+    text = paths["report.md"].read_text()
+    assert "| predict | ta4 | model=baseline | 3 |" in text
+    assert "with the same `model.objective`" in text
+    assert paths["report.png"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_no_baseline_and_test_statistics_are_reported(tmp_path):
+    root = tmp_path / "clip_len"
+    write_multirun(root, ["model=ta4", "data.clip_len=8,16", "seed=0,1"], None)
+    for i, (clip, seed) in enumerate([(8, 0), (8, 1), (16, 0), (16, 1)]):
+        metrics = fake_metrics("ta4", seed, 0.6 + 0.01 * clip + 0.01 * seed, clip_len=clip, test_stats=(clip == 16))
+        write_job(root, str(i), ["model=ta4", f"data.clip_len={clip}", f"seed={seed}"], "finished", metrics)
+    sweep = load_sweep(root)
+    assert sweep.factors == ["data.clip_len"]
+    summary = summarize(sweep)
+    assert not summary.has_baseline
+    assert [v.stats["auroc"].mean for v in summary.variants] == pytest.approx([0.685, 0.765])
+    paths = write_report(sweep, tmp_path / "out")
+    text = paths["report.md"].read_text()
+    assert "No baseline" in text and "ΔAUROC" not in text
+    assert "Test statistics used" in text and "`per_video_normalization=True`" in text
+    assert "| 16 ‡ | 2/2 |" in text
+    assert "clip_len (8, 16)" in text  # named as differing between runs
+    with open(paths["results.csv"]) as fh:
+        assert [r["uses_test_statistics"] for r in csv.DictReader(fh)] == ["false", "true"]
+
+
+def test_without_multirun_yaml_jobs_found_are_expected_and_duplicates_listed(tmp_path):
+    root = tmp_path / "runs"
+    write_job(root, "a", ["model=baseline", "seed=0"], "failed", error="ValueError: first try")
+    write_job(root, "b", ["model=baseline", "seed=0"], "finished", fake_metrics("baseline", 0, 0.61))
+    write_job(root, "c", ["model=ta4", "seed=0"], "finished", fake_metrics("ta4", 0, 0.66))
+    sweep = load_sweep(root)
+    c = sweep.counts()
+    assert (c["expected"], c["finished"], c["failed"], c["superseded"]) == (2, 2, 0, 1)
+    text = write_report(sweep)["report.md"].read_text()
+    assert "no multirun.yaml" in text
+    superseded = text.split("### Superseded (1)")[1]
+    assert "`a`" in superseded and "first try" in superseded and "`b`" in superseded
+    assert "| 1/1 | 61.0 ± — |" in text
+    assert "| ta4 | model=baseline | 1 | +5.0 ± — | 1/0 | — |" in text
+
+
+def test_load_sweep_errors(tmp_path):
+    with pytest.raises(VadlitError, match="no such folder"):
+        load_sweep(tmp_path / "nope")
+    with pytest.raises(VadlitError, match="no job folder"):
+        load_sweep(tmp_path)
+
+
+def test_cli_prints_table_and_paths(heads_sweep, tmp_path, capsys):
+    assert main([str(heads_sweep), "--out", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    assert "| model | n | AUROC (%) | AUROC macro (%) | AP (%) | EER ↓ (%) |" in out
+    assert "| ta2 | 2/3 |" in out
+    for name in ("report.md", "results.csv", "report.png"):
+        assert f"wrote {tmp_path / 'report' / name}" in out
+        assert (tmp_path / "report" / name).is_file()
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    for bad in (tmp_path / "missing", tmp_path):
+        with pytest.raises(SystemExit) as exc:
+            main([str(bad)])
+        assert exc.value.code == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("vadlit-report: error: ") and str(bad) in lines[0]
+
+
+def test_resumed_sweep_matches_its_jobs(tmp_path):
+    """`resume=true` (or another trainer / data.root) on the re-run does not make jobs missing or a factor."""
+    root = tmp_path / "resumed"
+    write_multirun(root, ["experiment=ablation_heads", "resume=true", "trainer=gpu"],
+                   {"model": "baseline,ta4", "seed": "0,1"})
+    for i, (model, seed) in enumerate([("baseline", 0), ("baseline", 1), ("ta4", 0), ("ta4", 1)]):
+        extra = ["resume=true", "trainer=gpu"] if i % 2 else []
+        write_job(root, str(i), [f"model={model}", f"seed={seed}", "experiment=ablation_heads", *extra],
+                  "finished", fake_metrics(model, seed, auroc_of(model, seed)))
+    sweep = load_sweep(root)
+    assert sweep.factors == ["model"]
+    c = sweep.counts()
+    assert (c["expected"], c["finished"], c["missing"], c["outside_grid"]) == (4, 4, 0, 0)

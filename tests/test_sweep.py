@@ -1,0 +1,109 @@
+"""Sweeps: Ray gives each concurrent job its own GPU; a failed job is recorded, reported and resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from vadlit.resolvers import SWEEP_ENV, sweep_dir
+
+TINY = ["debug=smoke", "data.source.n_train=3", "data.source.n_test=2", "data.source.frames=48",
+        "data.source.kinds=[object,running]", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+        "seed=0"]
+
+
+def _run(tool: str, args: list[str], cwd: Path, timeout: int = 400) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != SWEEP_ENV}
+    env.update(VADLIT_CACHE=str(cwd / "cache"), PYTHONPATH=str(ROOT), RAY_DISABLE_USAGE_STATS="1")
+    return subprocess.run([str(Path(sys.executable).parent / tool), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _jobs(log_dir: Path, study: str) -> dict[str, dict]:
+    """run_info.json of every job of the one sweep under `log_dir`, keyed by the job's model override."""
+    import yaml
+
+    (sweep,) = (log_dir / study / "multiruns").iterdir()
+    jobs = {}
+    for job in sorted(p for p in sweep.iterdir() if (p / "run_info.json").exists()):
+        overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
+        model = next(o.split("=", 1)[1] for o in overrides if o.startswith("model="))
+        jobs[model] = json.loads((job / "run_info.json").read_text())
+    return jobs
+
+
+def test_ray_launcher_runs_jobs_concurrently_each_on_its_own_gpu(tmp_path):
+    args = ["-m", *TINY, "experiment=ablation_heads", "model=baseline,ta1", f"paths.log_dir={tmp_path / 'out'}",
+                   "hydra/launcher=ray_local", "hydra.launcher.ray.init.num_gpus=2",
+                   "hydra.launcher.ray.remote.num_gpus=1", "hydra.launcher.ray.init.num_cpus=2"]
+    proc = _run("vadlit-train", args, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = _jobs(tmp_path / "out", "ablation_heads")
+    assert len(jobs) == 2 and all(j["status"] == "finished" for j in jobs.values())
+    assert sorted(j["CUDA_VISIBLE_DEVICES"] for j in jobs.values()) == ["0", "1"], "one GPU of its own per job"
+    (a, b) = [(datetime.fromisoformat(j["start"]), datetime.fromisoformat(j["end"])) for j in jobs.values()]
+    assert a[0] <= b[1] and b[0] <= a[1], "the two jobs ran at the same time"
+    sweep = next((tmp_path / "out" / "ablation_heads" / "multiruns").iterdir())
+    assert len(list(sweep.glob("*/metrics.json"))) == 2
+
+
+def test_a_failed_job_is_reported_and_resume_completes_it(tmp_path):
+    marker = tmp_path / "failed-once"
+    args = ["-m", *TINY, "experiment=ablation_heads", "model=baseline,ta1,ta2", "trainer.max_epochs=2",
+                   f"paths.log_dir={tmp_path / 'out'}",
+                   "+callbacks.fault._target_=tests.callbacks.FailOnce", "+callbacks.fault.variant=ta1",
+                   f"+callbacks.fault.marker={marker}"]
+    proc = _run("vadlit-train", args, tmp_path)
+    assert proc.returncode == 0, "one failed job must not stop the sweep\n" + proc.stderr[-3000:]
+    jobs = _jobs(tmp_path / "out", "ablation_heads")
+    status = {model: j["status"] for model, j in jobs.items()}
+    assert status == {"baseline": "finished", "ta1": "failed", "ta2": "finished"}
+    failed = next(j for j in jobs.values() if j["status"] == "failed")
+    assert "injected fault in ta1 at epoch 1" in failed["error"]
+
+    sweep = next((tmp_path / "out" / "ablation_heads" / "multiruns").iterdir())
+    report = _run("vadlit-report", [str(sweep)], tmp_path)
+    assert report.returncode == 0, report.stderr[-2000:]
+    text = (sweep / "report.md").read_text()
+    assert "| baseline |" in text and "| ta2 |" in text and "injected fault in ta1" in text
+
+    finished_before = {n: j["end"] for n, j in jobs.items() if j["status"] == "finished"}
+    proc = _run("vadlit-train", args + ["resume=true"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = _jobs(tmp_path / "out", "ablation_heads")
+    assert all(j["status"] == "finished" for j in jobs.values()), "resume completes the failed job in the same sweep"
+    assert {n: jobs[n]["end"] for n in finished_before} == finished_before, "finished runs are skipped, not redone"
+    resumed = jobs["ta1"]
+    assert resumed["resumed_from"].endswith("checkpoints/last.ckpt"), "restarted from its last checkpoint"
+    report = _run("vadlit-report", [str(sweep)], tmp_path)
+    assert "| ta1 |" in (sweep / "report.md").read_text()
+
+
+def test_ddp_on_cpu_trains_on_two_processes_and_tests_once(tmp_path):
+    run_dir = tmp_path / "run"
+    args = TINY + ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.sync_batchnorm=false",
+                   f"hydra.run.dir={run_dir}"]
+    proc = _run("vadlit-train", args, tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert info["status"] == "finished" and info["num_devices"] == 2 and info["strategy"] == "DDPStrategy"
+    assert json.loads((run_dir / "metrics.json").read_text())["n_frames"] == 96
+
+
+def test_two_sweeps_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
+    monkeypatch.delenv(SWEEP_ENV, raising=False)
+    first = sweep_dir(str(tmp_path))
+    monkeypatch.delenv(SWEEP_ENV)
+    second = sweep_dir(str(tmp_path))
+    assert first != second and Path(first).parent == Path(second).parent == tmp_path
+    Path(first).mkdir()
+    Path(second).mkdir()
+    monkeypatch.delenv(SWEEP_ENV)
+    assert sweep_dir(str(tmp_path), resume=True) == max(first, second), "resume picks the newest sweep"
