@@ -9,7 +9,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import ROOT
 from vadlit.resolvers import SWEEP_ENV, sweep_dir
