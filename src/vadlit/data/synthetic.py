@@ -29,7 +29,7 @@ import numpy as np
 from vadlit.data.source import NORMAL, Source, VideoData, VideoRecord
 from vadlit.errors import ConfigError, DataError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bump whenever the generated pixels or labels change, so frame caches are rebuilt."""
 
 KINDS = ("object", "running", "loitering", "crossing")
@@ -142,7 +142,7 @@ def _generate_video(config: _Config, split: str, index: int, transform=None) -> 
     rng = np.random.default_rng([config.seed, _SPLIT_IDS[split], index])
     background, layout = _background(config.seed, config.image_size)
     walkers = _normal_traffic(rng, config, layout)
-    events = _plan_events(rng, config, layout, index) if split == "test" else []
+    events = _plan_events(rng, config, layout, index, walkers) if split == "test" else []
     rgb, masks = _render(background, walkers, events, config.frames)
     frames = _finish(rgb, config.channels, config.noise_std, rng)
     if transform is not None:
@@ -745,7 +745,8 @@ def _draw_event(rng: np.random.Generator, kind: str, config: _Config, layout: _L
     return _Event(kind, planned, person=p)
 
 
-def _plan_events(rng: np.random.Generator, config: _Config, layout: _Layout, index: int) -> list[_Actor]:
+def _plan_events(rng: np.random.Generator, config: _Config, layout: _Layout, index: int,
+                 walkers: list[_Actor]) -> list[_Actor]:
     """1-2 non-overlapping events after a normal stretch; kinds cycle across test videos.
 
     The first event of test video i has kind kinds[i % K]; the optional second one kinds[(i + n_test) % K],
@@ -776,12 +777,70 @@ def _plan_events(rng: np.random.Generator, config: _Config, layout: _Layout, ind
     starts = [lead + before]
     if len(events) == 2:
         starts.append(starts[0] + events[0].duration + gap + int(rng.integers(0, slack - before + 1)))
-    return [_event_actor(rng, e, start, config, layout) for e, start in zip(events, starts)]
+    return [_event_actor(rng, e, start, config, layout, walkers) for e, start in zip(events, starts)]
 
 
-def _event_actor(rng: np.random.Generator, event: _Event, start: int, config: _Config, layout: _Layout) -> _Actor:
-    """The actor of `event`, in its anomalous state during frames [start, start + duration)."""
+def _take_walker(walkers: list[_Actor], t: int, size: int) -> _Actor | None:
+    """Remove and return the normal walker nearest the centre of the view at frame t (None if none
+    is well inside it): that pedestrian is the one who turns anomalous."""
+    inside = [a for a in walkers if a.body == "person" and a.alive[t] and 0.15 * size <= a.x[t] <= 0.85 * size]
+    if not inside:
+        return None
+    chosen = min(inside, key=lambda a: abs(a.x[t] - size / 2))
+    del walkers[next(i for i, a in enumerate(walkers) if a is chosen)]  # by identity: actors hold arrays
+    return chosen
+
+
+def _turn_anomalous(rng: np.random.Generator, walker: _Actor, event: _Event, t: int, config: _Config,
+                    layout: _Layout, walkers: list[_Actor]) -> _Actor:
+    """A normal walker who, from frame t on, runs, stops, or turns across the path.
+
+    The event then adds no person to the scene, so how many people a frame shows says nothing about
+    its label: a per-frame model cannot see `running` or `loitering`. When a runner has left, a new
+    walker enters, as the normal traffic would have kept someone on the path.
+    """
     n, s = config.frames, config.image_size
+    first = int(np.flatnonzero(walker.alive)[0])
+    vx = float(walker.x[first + 1] - walker.x[first])
+    direction, speed = (1 if vx > 0 else -1), abs(vx)
+    stride, half_width = 0.8 * walker.size, (int(math.ceil(0.7 * walker.size)) + 2) // 2 + 1
+    x_t, y_t = float(walker.x[t]), float(walker.y[t])
+    x_exit = s + half_width if direction > 0 else -half_width
+    segments = [_Segment(t - first, vx, 0.0)] if t > first else []
+    if event.kind == "running":
+        run = event.person.speed
+        segments.append(_Segment(int(math.ceil(abs(x_exit - x_t) / run)) + 1, direction * run, 0.0, True))
+    elif event.kind == "loitering":
+        segments += [_Segment(event.duration, 0.0, 0.0, True),
+                     _Segment(int(math.ceil(abs(x_exit - x_t) / speed)) + 1, vx, 0.0)]
+    else:  # crossing: turn across the path band, then walk on along it
+        room_down, room_up = layout.path_bottom - y_t, y_t - layout.path_top
+        down = room_down >= room_up
+        frames = max(2, min(event.duration, int(max(room_down, room_up) / speed)))
+        segments += [_Segment(frames, 0.0, speed if down else -speed, True),
+                     _Segment(int(math.ceil(abs(x_exit - x_t) / speed)) + 1, vx, 0.0)]
+    actor = _actor("person", walker.size, walker.colours, n, first, float(walker.x[first]), float(walker.y[first]),
+                   segments, stride, float(walker.phase[first]), kind=event.kind)
+    if event.kind == "running":
+        actor.anomalous &= (actor.x >= 0) & (actor.x < s)  # labelled while its centre is in view
+        gone = _visible_span(actor)[1]
+        if gone < n:
+            walkers.append(_walk_through(rng, _person(rng, s), layout, n, gone))
+    return actor
+
+
+def _event_actor(rng: np.random.Generator, event: _Event, start: int, config: _Config, layout: _Layout,
+                 walkers: list[_Actor]) -> _Actor:
+    """The actor of `event`, in its anomalous state from frame `start` on.
+
+    People events are a walker of the normal traffic turning anomalous (see `_turn_anomalous`); only
+    when no walker is in view does a new pedestrian walk in to do it.
+    """
+    n, s = config.frames, config.image_size
+    if event.kind != "object":
+        walker = _take_walker(walkers, start, s)
+        if walker is not None:
+            return _turn_anomalous(rng, walker, event, start, config, layout, walkers)
     direction = 1 if rng.random() < 0.5 else -1
     band = (layout.path_top, layout.path_bottom)
     if event.kind in ("running", "object"):
