@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from tests.conftest import ROOT
-from vadlit.resolvers import SWEEP_ENV, sweep_dir
+from vadlit.resolvers import ROOT_ENV, SWEEP_ENV, sweep_dir
 
 TINY = ["debug=smoke", "data.source.n_train=3", "data.source.n_test=2", "data.source.frames=48",
         "data.source.kinds=[object,running]", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
@@ -19,7 +19,7 @@ TINY = ["debug=smoke", "data.source.n_train=3", "data.source.n_test=2", "data.so
 
 
 def _run(tool: str, args: list[str], cwd: Path, timeout: int = 400) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != SWEEP_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in (SWEEP_ENV, ROOT_ENV)}
     env.update(VADLIT_CACHE=str(cwd / "cache"), PYTHONPATH=str(ROOT), RAY_DISABLE_USAGE_STATS="1")
     return subprocess.run([str(Path(sys.executable).parent / tool), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -39,17 +39,17 @@ def _jobs(log_dir: Path, study: str) -> dict[str, dict]:
 
 
 def test_ray_launcher_runs_jobs_concurrently_each_on_its_own_gpu(tmp_path):
-    args = ["-m", *TINY, "experiment=ablation_heads", "model=baseline,ta1", f"paths.log_dir={tmp_path / 'out'}",
-                   "hydra/launcher=ray_local", "hydra.launcher.ray.init.num_gpus=2",
+    # default paths: outputs/ under the directory the command runs in (a Ray worker runs elsewhere)
+    args = ["-m", *TINY, "experiment=ablation_heads", "model=baseline,ta1", "hydra/launcher=ray_local", "hydra.launcher.ray.init.num_gpus=2",
                    "hydra.launcher.ray.remote.num_gpus=1", "hydra.launcher.ray.init.num_cpus=2"]
     proc = _run("vadlit-train", args, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    jobs = _jobs(tmp_path / "out", "ablation_heads")
+    jobs = _jobs(tmp_path / "outputs", "ablation_heads")
     assert len(jobs) == 2 and all(j["status"] == "finished" for j in jobs.values())
     assert sorted(j["CUDA_VISIBLE_DEVICES"] for j in jobs.values()) == ["0", "1"], "one GPU of its own per job"
     (a, b) = [(datetime.fromisoformat(j["start"]), datetime.fromisoformat(j["end"])) for j in jobs.values()]
     assert a[0] <= b[1] and b[0] <= a[1], "the two jobs ran at the same time"
-    sweep = next((tmp_path / "out" / "ablation_heads" / "multiruns").iterdir())
+    sweep = next((tmp_path / "outputs" / "ablation_heads" / "multiruns").iterdir())
     assert len(list(sweep.glob("*/metrics.json"))) == 2
 
 

@@ -14,6 +14,16 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 SWEEP_ENV = "VADLIT_SWEEP_DIR"
+ROOT_ENV = "VADLIT_ROOT"
+
+
+def project_root() -> str:
+    """Where outputs/ and .cache/ go: VADLIT_ROOT, else the directory the command was started in.
+
+    Kept in VADLIT_ROOT once read, so job processes started elsewhere (Ray workers, DDP children)
+    agree; and needs no Hydra runtime, so sweep folders can use it before any job has started.
+    """
+    return os.environ.setdefault(ROOT_ENV, os.getcwd())
 
 
 def best_precision() -> str:
@@ -62,6 +72,7 @@ def slug(text: str, limit: int = 80) -> str:
 
 def register() -> None:
     for name, fn in {
+        "vadlit_root": project_root,
         "vadlit_precision": best_precision,
         "vadlit_gpus_per_job": gpus_per_job,
         "vadlit_sweep_dir": sweep_dir,
