@@ -158,3 +158,20 @@ def test_bad_model_values_fail_at_construction_naming_the_key(tmp_path):
         with pytest.raises(Exception) as info:
             instantiate(cfg.model)
         assert isinstance(info.value.__cause__ or info.value, ConfigError) and key in str(info.value)
+
+
+def test_a_diverged_loss_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
+    from vadlit.errors import VadlitError
+    from vadlit.models.module import VideoAnomalyModule
+    from vadlit.run import run
+
+    original = VideoAnomalyModule._generator_losses
+
+    def nan_losses(self, x, out):
+        losses = original(self, x, out)
+        losses["g_loss"] = losses["g_loss"] * float("nan")
+        return losses
+
+    monkeypatch.setattr(VideoAnomalyModule, "_generator_losses", nan_losses)
+    with pytest.raises(VadlitError, match="training diverged: train/g_loss is nan in epoch 0"):
+        run(compose_run(tmp_path, TINY))

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vadlit.errors import ConfigError
+from vadlit.errors import ConfigError, VadlitError
 from vadlit.evaluation.frame_scores import FrameScores
 from vadlit.evaluation.metrics import compute_metrics, headline
 from vadlit.evaluation.postprocess import ScoreOptions, apply_options
@@ -144,6 +144,16 @@ class VideoAnomalyModule(L.LightningModule):
         self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=True, batch_size=x.shape[0])
         self.log("g_loss", g["g_loss"].detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False)
         self.log("d_loss", d_loss.detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False)
+
+    def on_train_epoch_end(self) -> None:
+        """Stop a diverged GAN instead of training on NaN (checked once an epoch: no per-step sync)."""
+        for key in ("train/g_loss_epoch", "train/d_loss_epoch"):
+            value = self.trainer.callback_metrics.get(key)
+            if value is not None and not torch.isfinite(value).all():
+                raise VadlitError(
+                    f"training diverged: {key.removesuffix('_epoch')} is {float(value)} in epoch {self.current_epoch}; "
+                    f"try a lower model.lr={self.hparams.lr} or trainer.precision=32-true"
+                )
 
     # -- validation: label-free, on held-out normal training videos ----------------------------
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
