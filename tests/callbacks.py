@@ -18,3 +18,15 @@ class FailOnce(L.Callback):
         if pl_module.hparams.variant == self.variant and trainer.current_epoch == self.epoch and not self.marker.exists():
             self.marker.touch()
             raise RuntimeError(f"injected fault in {self.variant} at epoch {self.epoch}")
+
+
+class ScalerWatch(L.Callback):
+    """Records, after each training batch, the fp16 loss scale and which optimizers have stepped."""
+
+    last: dict = {}
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        ScalerWatch.last = {
+            "scale": float(trainer.precision_plugin.scaler.get_scale()),
+            "stepped": [bool(opt.state_dict()["state"]) for opt in trainer.optimizers],
+        }
