@@ -64,11 +64,19 @@ class ClipDataModule(L.LightningDataModule):
         self.train_split: CachedSplit | None = None
         self.test_split: CachedSplit | None = None
         self.skipped: dict[str, list[str]] = {"train": [], "test": []}
+        self._splits: dict[str, CachedSplit] = {}
 
     # -- splits -------------------------------------------------------------------------------
+    def _cached(self, split: str) -> CachedSplit:
+        """The split's cache, opened (or built) once per datamodule: listing a large data set's files
+        to check the cache key is not free."""
+        if split not in self._splits:
+            self._splits[split] = load_split(self.source, split, self.cache_dir, self.image_size, self.channels,
+                                             self.rebuild_cache, self.decode_workers)
+        return self._splits[split]
+
     def _load(self, split: str) -> CachedSplit:
-        cached = load_split(self.source, split, self.cache_dir, self.image_size, self.channels, self.rebuild_cache,
-                            self.decode_workers)
+        cached = self._cached(split)
         if not cached.videos:
             raise DataError(f"data source '{self.source.name}' has no {split} videos")
         short = [v.name for v in cached.videos if len(v) < self.clip_len]
@@ -82,11 +90,7 @@ class ClipDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> dict[str, CachedSplit]:
         """Build the caches once (rank 0); later runs reuse them."""
-        splits = {
-            split: load_split(self.source, split, self.cache_dir, self.image_size, self.channels,
-                              self.rebuild_cache, self.decode_workers)
-            for split in ("train", "test")
-        }
+        splits = {split: self._cached(split) for split in ("train", "test")}
         self.rebuild_cache = False
         return splits
 
