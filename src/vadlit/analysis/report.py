@@ -181,11 +181,11 @@ class Pair:
 
     @property
     def mean(self) -> float | None:
-        return float(np.mean(self.diffs)) if self.diffs else None
+        return Stat(self.diffs).mean
 
     @property
     def std(self) -> float | None:
-        return float(np.std(self.diffs, ddof=1)) if len(self.diffs) >= 2 else None
+        return Stat(self.diffs).std
 
     @property
     def wins(self) -> int:
