@@ -22,7 +22,7 @@ import numpy as np
 
 from vadlit.data.decode import FrameTransform, decode_video, video_files
 from vadlit.data.source import NORMAL, SPLITS, Source, VideoData, VideoRecord, fingerprint
-from vadlit.data.sources.root import existing_root, root_path
+from vadlit.data.sources.root import existing_root, root_path, split_folder
 from vadlit.errors import DataError
 
 FORMAT_VERSION = 1
@@ -78,10 +78,7 @@ class AvenueSource(Source):
         if split not in SPLITS:
             raise DataError(f"Avenue has splits {list(SPLITS)}, got split {split!r}")
         root = self.existing_root()
-        folder = root / (TRAIN_DIR if split == "train" else TEST_DIR)
-        if not folder.is_dir():
-            raise DataError(f"Avenue {split} folder '{folder}' does not exist; expected {_LAYOUT[split]} "
-                            f"under data.root='{root}'")
+        folder = split_folder(root, TRAIN_DIR if split == "train" else TEST_DIR, "Avenue", split, _LAYOUT[split])
         files = video_files(folder)
         if not files:
             raise DataError(f"no video files in '{folder}'; expected {_LAYOUT[split]} under data.root='{root}'")

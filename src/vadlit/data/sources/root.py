@@ -23,3 +23,12 @@ def existing_root(root: Path, dataset: str, holding: str) -> Path:
     if not root.is_dir():
         raise DataError(f"data.root='{root}' is not a folder; expected the {dataset} folder holding {holding}")
     return root.resolve()
+
+
+def split_folder(root: Path, relative: str, dataset: str, split: str, layout: str) -> Path:
+    """`root/relative`, the folder of one split, or a DataError saying what was expected there."""
+    folder = root / relative
+    if not folder.is_dir():
+        raise DataError(f"{dataset} {split} folder '{folder}' does not exist; expected {layout} "
+                        f"under data.root='{root}'")
+    return folder

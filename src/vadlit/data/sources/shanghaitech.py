@@ -24,7 +24,7 @@ import numpy as np
 
 from vadlit.data.decode import FrameTransform, decode_video, frame_files, is_junk, natural_key, read_frames, video_files
 from vadlit.data.source import NORMAL, SPLITS, Source, VideoData, VideoRecord, fingerprint
-from vadlit.data.sources.root import existing_root, root_path
+from vadlit.data.sources.root import existing_root, root_path, split_folder
 from vadlit.errors import ConfigError, DataError
 
 FORMAT_VERSION = 1
@@ -104,10 +104,8 @@ class ShanghaiTechSource(Source):
         if split not in SPLITS:
             raise DataError(f"ShanghaiTech has splits {list(SPLITS)}, got split {split!r}")
         root = self.existing_root()
-        folder = root / (TRAIN_DIR if split == "train" else FRAMES_DIR)
-        if not folder.is_dir():
-            raise DataError(f"ShanghaiTech {split} folder '{folder}' does not exist; expected {_LAYOUT[split]} "
-                            f"under data.root='{root}'")
+        folder = split_folder(root, TRAIN_DIR if split == "train" else FRAMES_DIR, "ShanghaiTech", split,
+                              _LAYOUT[split])
         if split == "train":
             entries = video_files(folder)
         else:
