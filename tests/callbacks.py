@@ -30,3 +30,17 @@ class ScalerWatch(L.Callback):
             "scale": float(trainer.precision_plugin.scaler.get_scale()),
             "stepped": [bool(opt.state_dict()["state"]) for opt in trainer.optimizers],
         }
+
+
+class KillAt(L.Callback):
+    """SIGKILL this process at batch `batch` of epoch `epoch`: a crash that leaves no chance to clean up."""
+
+    def __init__(self, epoch: int, batch: int = 0):
+        self.epoch, self.batch = epoch, batch
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)

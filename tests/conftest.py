@@ -56,3 +56,15 @@ class ArraySource(Source):
 @pytest.fixture
 def array_source() -> ArraySource:
     return ArraySource()
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """One tiny ta2 training run (seconds), shared by the tests that only read its checkpoint and outputs."""
+    from tests.runs import TINY, compose_run
+    from vadlit.run import run
+
+    tmp = tmp_path_factory.mktemp("smoke")
+    cfg = compose_run(tmp, TINY + ["model=ta2", "logger=none"])
+    run(cfg)
+    return Path(cfg.paths.output_dir)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_train import compose_run
+from tests.runs import compose_run
 
 SMOKE = ["debug=smoke", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "data.image_size=32"]
 

@@ -4,42 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 from sklearn.metrics import roc_auc_score
 
-from tests.conftest import CONF
-
-# Tiny synthetic data on top of debug=smoke: a couple of short videos keep each run to seconds.
-TINY = [
-    "debug=smoke",
-    "data.source.n_train=3",
-    "data.source.n_test=2",
-    "data.source.frames=48",
-    "data.source.kinds=[object,running]",
-    "trainer.limit_train_batches=2",
-    "trainer.limit_val_batches=1",
-]
-
-
-def compose_run(tmp_path: Path, overrides: list[str], config: str = "train"):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose(config_name=config, overrides=overrides, return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path / "run")
-        cfg.paths.cache_dir = str(tmp_path.parent / "cache")
-        cfg.callbacks.pop("rich_progress_bar", None)
-    return cfg
+from tests.runs import TINY, cli, compose_run
 
 
 def read_scores(path: Path) -> list[dict]:
@@ -104,15 +74,9 @@ def test_fp16_mixed_precision_steps_both_optimizers_through_one_loss_scaler(tmp_
     assert metrics["auroc"] is not None
 
 
-def _cli(tool: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "VADLIT_CACHE": str(cwd / "cache"), "PYTHONUNBUFFERED": "1"}
-    exe = Path(sys.executable).parent / tool
-    return subprocess.run([str(exe), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-
-
 def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     run_dir = tmp_path / "my run"
-    proc = _cli("vadlit-train", TINY + [f"hydra.run.dir={run_dir}"], tmp_path)
+    proc = cli("vadlit-train", TINY + [f"hydra.run.dir={run_dir}"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "test AUROC" in proc.stdout
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -132,12 +96,15 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
     events.Reload()
     tags = events.Tags()
-    assert {"val/reconstruction", "test/reconstruction", "test/roc"} <= set(tags["images"])
+    assert {"val/reconstruction", "test/reconstruction", "test/roc", "attention/generator",
+            "attention/discriminator", "test/attention/generator", "test/attention/discriminator"} <= set(tags["images"])
+    curves = [t for t in tags["images"] if t.startswith("test/scores/")]
+    assert sorted(curves) == ["test/scores/test_001", "test/scores/test_002"], "one score curve per test video"
     assert {"train/g_loss_step", "val/con_loss", "test/auroc", "hparams/auroc"} <= set(tags["scalars"])
 
     ckpt = metrics["checkpoint"]["path"]
     eval_dir = tmp_path / "eval"
-    proc = _cli("vadlit-eval", TINY + [f"ckpt_path={ckpt}", f"hydra.run.dir={eval_dir}", "model=baseline"], tmp_path)
+    proc = cli("vadlit-eval", TINY + [f"ckpt_path={ckpt}", f"hydra.run.dir={eval_dir}", "model=baseline"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     again = json.loads((eval_dir / "metrics.json").read_text())
     assert again["model"]["heads"] == metrics["model"]["heads"], "the checkpoint, not the config, decides the model"
@@ -155,14 +122,14 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     ],
 )
 def test_bad_configuration_gives_one_clear_line(tmp_path, overrides, expected):
-    proc = _cli("vadlit-train", TINY + overrides + [f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    proc = cli("vadlit-train", TINY + overrides + [f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     assert proc.returncode == 2
     assert expected in proc.stderr and "vadlit: error:" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_eval_without_a_checkpoint_file_says_so(tmp_path):
-    proc = _cli("vadlit-eval", TINY + [f"ckpt_path={tmp_path / 'missing.ckpt'}", f"hydra.run.dir={tmp_path / 'e'}"], tmp_path)
+    proc = cli("vadlit-eval", TINY + [f"ckpt_path={tmp_path / 'missing.ckpt'}", f"hydra.run.dir={tmp_path / 'e'}"], tmp_path)
     assert proc.returncode == 2 and "ckpt_path=" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -176,20 +143,3 @@ def test_bad_model_values_fail_at_construction_naming_the_key(tmp_path):
         with pytest.raises(Exception) as info:
             instantiate(cfg.model)
         assert isinstance(info.value.__cause__ or info.value, ConfigError) and key in str(info.value)
-
-
-def test_a_diverged_loss_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
-    from vadlit.errors import VadlitError
-    from vadlit.models.module import VideoAnomalyModule
-    from vadlit.run import run
-
-    original = VideoAnomalyModule._generator_losses
-
-    def nan_losses(self, x, out):
-        losses = original(self, x, out)
-        losses["g_loss"] = losses["g_loss"] * float("nan")
-        return losses
-
-    monkeypatch.setattr(VideoAnomalyModule, "_generator_losses", nan_losses)
-    with pytest.raises(VadlitError, match="training diverged: train/g_loss is nan in epoch 0"):
-        run(compose_run(tmp_path, TINY))

@@ -64,6 +64,17 @@ def sweep_dir(base: str, resume=False) -> str:
     return str(chosen)
 
 
+def run_dir(base: str, ckpt_path=None) -> str:
+    """A new run folder under `base`; with ``ckpt_path=last`` the newest run that has a
+    ``checkpoints/last.ckpt``, so a killed run continues in its own folder."""
+    base_path = Path(base)
+    if str(ckpt_path) == "last" and base_path.is_dir():
+        runs = sorted(p for p in base_path.iterdir() if (p / "checkpoints" / "last.ckpt").is_file())
+        if runs:
+            return str(runs[-1])
+    return str(base_path / f"{datetime.now():%Y-%m-%d_%H-%M-%S}")
+
+
 def slug(text: str, limit: int = 80) -> str:
     """A folder-safe name from `key=value,key=value` (no path separators, bounded length)."""
     text = re.sub(r"[^A-Za-z0-9=,._+-]+", "_", str(text)).strip("_")
@@ -76,6 +87,7 @@ def register() -> None:
         "vadlit_precision": best_precision,
         "vadlit_gpus_per_job": gpus_per_job,
         "vadlit_sweep_dir": sweep_dir,
+        "vadlit_run_dir": run_dir,
         "vadlit_slug": slug,
     }.items():
         if not OmegaConf.has_resolver(name):

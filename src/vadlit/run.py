@@ -28,6 +28,7 @@ from vadlit.image_size import as_size
 from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.outputs import write_json, write_scores_csv
 from vadlit.evaluation.postprocess import ScoreOptions, options_record
+from vadlit.models.checkpoint import read_checkpoint
 from vadlit.models.module import VideoAnomalyModule
 from vadlit.run_info import now, start_record, trainer_record
 
@@ -57,7 +58,7 @@ def _checkpoint_record(callback: ModelCheckpoint | None, ckpt_path: str | None, 
     else:
         record["selected_by"] = "given on the command line (ckpt_path)"
     if ckpt_path:
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        state = read_checkpoint(ckpt_path)
         record.update(epoch=state.get("epoch"), global_step=state.get("global_step"))
     return record
 
@@ -86,9 +87,9 @@ def ddp_children_from(config_file: Path):
 
 def _model_from_checkpoint(ckpt_path: str | None, datamodule) -> VideoAnomalyModule:
     """The model a checkpoint was trained as (heads, objective...): the config cannot silently differ."""
-    if not ckpt_path or not Path(ckpt_path).is_file():
-        raise ConfigError(f"ckpt_path={ckpt_path!r}: expected the path of a checkpoint file (.ckpt) to evaluate")
-    model = VideoAnomalyModule.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=False)
+    if not ckpt_path:
+        raise ConfigError("ckpt_path is empty: expected the path of a checkpoint file (.ckpt) to evaluate")
+    model = VideoAnomalyModule.from_checkpoint(ckpt_path)
     hp = model.hparams
     trained = {"clip_len": hp.clip_len, "channels": hp.in_channels, "image_size": list(as_size(hp.image_size))}
     given = {"clip_len": datamodule.clip_len, "channels": datamodule.channels, "image_size": list(datamodule.image_size)}
@@ -168,7 +169,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     """Train (if `cfg.train`) and test (if `cfg.test`); returns the metrics written to metrics.json."""
     quiet_lightning()
     out_dir = Path(cfg.paths.output_dir)
-    previous = _read_json(out_dir / "run_info.json") if cfg.get("resume") else None
+    resuming = bool(cfg.get("resume")) or cfg.get("ckpt_path") == "last"
+    previous = _read_json(out_dir / "run_info.json") if resuming else None
     if previous and previous.get("status") == "finished" and (out_dir / "metrics.json").is_file():
         log.info("resume: %s already finished; skipped", out_dir)
         return _read_json(out_dir / "metrics.json")
@@ -196,6 +198,13 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
 
     ckpt_path = cfg.get("ckpt_path")
     last = out_dir / "checkpoints" / "last.ckpt"
+    if ckpt_path == "last" and cfg.get("train", True):  # the run folder is already the newest one with last.ckpt
+        if not last.is_file():
+            raise ConfigError(f"ckpt_path=last: no run under {out_dir.parent} has a checkpoints/last.ckpt to resume "
+                              "from; start a new run without ckpt_path")
+        ckpt_path = str(last)
+        info["resumed_from"] = ckpt_path
+        log.info("resuming %s from %s", out_dir, last)
     if cfg.get("train", True) and cfg.get("resume") and not ckpt_path and last.is_file():
         ckpt_path = str(last)
         info["resumed_from"] = ckpt_path
@@ -204,8 +213,11 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         write_json(out_dir / "run_info.json", info)
 
     if cfg.get("train", True):
+        if ckpt_path:
+            read_checkpoint(ckpt_path)  # a clear error for a missing file or another model's checkpoint
         with ddp_children_from(out_dir / "config.yaml"):
-            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        info.update(global_step=int(trainer.global_step), epochs=int(trainer.current_epoch))
         if trainer.world_size > 1:
             if not trainer.is_global_zero:
                 return None  # the extra DDP processes are done; rank 0 tests on one device
@@ -221,7 +233,10 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
 
     metrics = None
     if cfg.get("test", True):
-        trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=False)
+        # evaluation: the model is already loaded (safely, from ckpt_path); training: Lightning restores
+        # the selected checkpoint, also without running pickled code
+        trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path if cfg.get("train", True) else None,
+                     weights_only=True)
         checkpoint = _checkpoint_record(next((c for c in callbacks if isinstance(c, ModelCheckpoint)), None), ckpt_path, cfg)
         metrics = _write_results(out_dir, cfg, model, datamodule, checkpoint)
         _log_hparams(trainer, _hparams(cfg, model), metrics)
@@ -247,6 +262,7 @@ def _write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, da
         data={"source": datamodule.source.name, "image_size": list(datamodule.image_size),
               "channels": datamodule.channels, "clip_len": datamodule.clip_len, "test_stride": datamodule.test_stride},
         checkpoint=checkpoint,
+        training=model.health.record() if cfg.get("train", True) else None,
         options={
             **options_record(model.score_options),
             "scored_frames": "mean over the clips that contain the frame" if hp.objective == "reconstruct"

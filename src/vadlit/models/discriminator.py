@@ -89,6 +89,7 @@ class Discriminator(nn.Module):
         self.encoder = nn.Sequential(*layers)
         self.attention = TemporalAttention(nz, heads, max_len=clip_len, dropout=attn_dropout)
         self.classifier = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(nz, 1, self.feature_size))
+        self.memory_format = torch.contiguous_format  # the model sets channels_last
 
     def forward(
         self, x: torch.Tensor, return_attention: bool = False
@@ -99,7 +100,7 @@ class Discriminator(nn.Module):
                 f"got {tuple(x.shape)}"
             )
         batch = x.shape[0]
-        features = self.encoder(x.flatten(0, 1))
+        features = self.encoder(x.flatten(0, 1).contiguous(memory_format=self.memory_format))
         features = rearrange(features, "(b t) c h w -> b t c h w", b=batch)
         if return_attention:
             features, attn = self.attention(features, return_weights=True)

@@ -9,6 +9,7 @@ frame and metrics.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +18,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vadlit.errors import ConfigError, VadlitError
+from vadlit.errors import ConfigError
 from vadlit.evaluation.frame_scores import FrameScores
 from vadlit.evaluation.metrics import compute_metrics, headline
 from vadlit.evaluation.postprocess import ScoreOptions, apply_options
+from vadlit.models import checkpoint as ckpt
+from vadlit.models.health import TrainingHealth
 from vadlit.models.ocr_gan import OCRGANVideo
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,38 @@ class TestResult:
     kinds: dict[str, list[str]] | None
     metrics: dict[str, Any] | None
     skipped_videos: list[str]
+
+
+_INTS = ("in_channels", "clip_len", "heads", "base_channels", "depth", "nz", "d_base_channels", "cs_reduction",
+         "max_skipped_steps")
+_NUMBERS = ("attn_dropout", "lr", "w_adv", "w_con", "w_lat", "score_lambda", "d_collapse_loss")
+_FLAGS = ("channels_last", "compile")
+
+
+def check_types(values: dict[str, Any]) -> None:
+    """A value of the wrong type (``model.lr=fast``) is named here, not deep inside torch."""
+
+    def wrong(key: str, expected: str) -> ConfigError:
+        return ConfigError(f"model.{key}={values[key]!r}: expected {expected}")
+
+    for key in _INTS:
+        if isinstance(values[key], bool) or not isinstance(values[key], int):
+            raise wrong(key, "an integer")
+    for key in _NUMBERS + ("d_lr",):
+        value = values[key]
+        if (value is None and key == "d_lr") or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            continue
+        raise wrong(key, "a number" + (" or null" if key == "d_lr" else ""))
+    for key in _FLAGS:
+        if not isinstance(values[key], bool):
+            raise wrong(key, "true or false")
+    betas = values["betas"]
+    if not (isinstance(betas, Sequence) and not isinstance(betas, str) and len(betas) == 2 and all(isinstance(b, (int, float)) for b in betas)):
+        raise wrong("betas", "two numbers, e.g. [0.5, 0.999]")
+    size = values["image_size"]
+    if not (isinstance(size, int) or (isinstance(size, Sequence) and not isinstance(size, str) and len(size) == 2
+                                       and all(isinstance(v, int) and not isinstance(v, bool) for v in size))):
+        raise wrong("image_size", "an integer or [height, width]")
 
 
 def to_unit_range(clip: torch.Tensor) -> torch.Tensor:
@@ -64,8 +99,18 @@ class VideoAnomalyModule(L.LightningModule):
         w_lat: float = 1.0,
         score_lambda: float = 0.9,
         variant: str | None = None,
+        channels_last: bool = False,
+        compile: bool = False,
+        on_nonfinite: str = "stop",
+        max_skipped_steps: int = 20,
+        on_d_collapse: str = "warn",
+        d_collapse_loss: float = 1e-3,
     ):
+        """``channels_last`` / ``compile``: speed options (``torch.compile`` of G and D); they change
+        no result and are worth it on GPUs only (measured by ``vadlit-bench``).
+        ``on_nonfinite`` ... ``d_collapse_loss``: what happens when training diverges (`health.py`)."""
         super().__init__()
+        check_types(locals())
         if not 0.0 <= score_lambda <= 1.0:
             raise ConfigError(f"model.score_lambda={score_lambda}: expected a weight in [0, 1]")
         for key, value in {"lr": lr, "d_lr": d_lr if d_lr is not None else lr}.items():
@@ -85,11 +130,54 @@ class VideoAnomalyModule(L.LightningModule):
             d_base_channels=d_base_channels,
             cs_reduction=cs_reduction,
             attn_dropout=attn_dropout,
+            channels_last=channels_last,
         )
         self.automatic_optimization = False
+        self.health = TrainingHealth(on_nonfinite, max_skipped_steps, on_d_collapse, d_collapse_loss)
         self.score_options = ScoreOptions()
         self.test_result: TestResult | None = None
         self._frame_scores: FrameScores | None = None
+        self._val_batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # per-frame scores of the held-out normal videos at the last validation (saved with checkpoints)
+        self.val_scores: np.ndarray | None = None
+        self.preprocessing: dict[str, Any] | None = None  # set when loaded from a checkpoint
+
+    def configure_model(self) -> None:
+        if self.hparams.get("compile"):
+            # in place: parameter names (and so checkpoints) stay those of the uncompiled model
+            self.net.generator.compile()
+            self.net.discriminator.compile()
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, path: str) -> "VideoAnomalyModule":
+        """The model a checkpoint was trained as (heads, objective, sizes from its own hyper-parameters),
+        loaded safely (no pickled code runs) with its preprocessing and validation scores."""
+        state = ckpt.read_checkpoint(path)
+        try:
+            model = cls(**state["hyper_parameters"])
+            model.load_state_dict(state["state_dict"])
+        except (TypeError, RuntimeError) as exc:
+            raise ConfigError(
+                f"ckpt_path={str(path)!r}: its weights or hyper-parameters do not fit this version's "
+                f"{ckpt.MODEL} ({str(exc).splitlines()[0][:300]}); expected a checkpoint written by this vadlit"
+            ) from exc
+        model.preprocessing = ckpt.preprocessing(state)
+        model.val_scores = ckpt.val_scores(state)
+        return model
+
+    def _preprocessing(self) -> dict[str, Any]:
+        dm = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if dm is not None and hasattr(dm, "image_size"):
+            return {"image_size": list(dm.image_size), "channels": int(dm.channels), "clip_len": int(dm.clip_len),
+                    "eval_stride": int(dm.eval_stride), "source": str(dm.source.name)}
+        if self.preprocessing:
+            return dict(self.preprocessing)
+        size = self.net.image_size
+        return {"image_size": list(size), "channels": int(self.hparams.in_channels), "clip_len": int(self.hparams.clip_len)}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[ckpt.KEY] = ckpt.record(self._preprocessing(), self.val_scores)
 
     # -- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self):
@@ -117,13 +205,18 @@ class VideoAnomalyModule(L.LightningModule):
         net = self.net
         x = to_unit_range(batch["clip"])
 
+        health, step = self.health, self.global_step
         self.toggle_optimizer(opt_g)
         out = net.generate(x)
         g = self._generator_losses(x, out)
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(g["g_loss"])
-        opt_g.step()
+        skip_g = health.skips and health.skip(g["g_loss"], "generator loss", step)
+        if not skip_g:
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(g["g_loss"])
+            opt_g.step()
         self.untoggle_optimizer(opt_g)
+        if skip_g:
+            return
 
         self.toggle_optimizer(opt_d)
         fake = net.fake_clip(x, out.x_hat.detach())
@@ -134,10 +227,13 @@ class VideoAnomalyModule(L.LightningModule):
             F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
             + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))
         )
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(d_loss)
-        opt_d.step()
+        if not (health.skips and health.skip(d_loss, "discriminator loss", step)):
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(d_loss)
+            opt_d.step()
         self.untoggle_optimizer(opt_d)
+        if not health.skips:
+            health.watch(step, g["g_loss"], d_loss)
 
         logs = {f"train/{k}": v.detach() for k, v in g.items()}
         logs["train/d_loss"] = d_loss.detach()
@@ -145,15 +241,16 @@ class VideoAnomalyModule(L.LightningModule):
         self.log("g_loss", g["g_loss"].detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False)
         self.log("d_loss", d_loss.detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False)
 
+    def on_train_epoch_start(self) -> None:
+        self.health.start_epoch(self.device)
+
     def on_train_epoch_end(self) -> None:
-        """Stop a diverged GAN instead of training on NaN (checked once an epoch: no per-step sync)."""
-        for key in ("train/g_loss_epoch", "train/d_loss_epoch"):
-            value = self.trainer.callback_metrics.get(key)
-            if value is not None and not torch.isfinite(value).all():
-                raise VadlitError(
-                    f"training diverged: {key.removesuffix('_epoch')} is {float(value)} in epoch {self.current_epoch}; "
-                    f"try a lower model.lr={self.hparams.lr} or trainer.precision=32-true"
-                )
+        """Stop a diverged GAN instead of training on NaN; runs before this epoch's checkpoints are
+        written (Lightning calls checkpointing callbacks after the module), so the last one is good."""
+        callback = self.trainer.checkpoint_callback
+        last_good = (callback.last_model_path or callback.best_model_path or None) if callback else None
+        self.health.end_epoch(self.current_epoch, self.trainer.callback_metrics.get("train/d_loss_epoch"),
+                              last_good, self.hparams.lr)
 
     # -- validation: label-free, on held-out normal training videos ----------------------------
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
@@ -164,7 +261,23 @@ class VideoAnomalyModule(L.LightningModule):
         bs = x.shape[0]
         self.log_dict({f"val/{k}": v for k, v in g.items()}, on_epoch=True, batch_size=bs, sync_dist=True)
         self.log("val/score", score.mean(), on_epoch=True, batch_size=bs, sync_dist=True)
+        if "video" in batch:
+            self._val_batches.append(tuple(t.detach().cpu().numpy() for t in
+                                           (batch["video"], self.net.targets(batch["frames"]), score)))
         return {"x": x, "x_hat": out.x_hat}
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_batches = []
+
+    def on_validation_epoch_end(self) -> None:
+        """One score per held-out frame (mean over the clips containing it, as for test frames)."""
+        if self._val_batches and not self.trainer.sanity_checking:
+            video = np.concatenate([np.broadcast_to(v[:, None], f.shape) for v, f, _ in self._val_batches]).ravel()
+            frame = np.concatenate([f for _, f, _ in self._val_batches]).ravel()
+            score = np.concatenate([s for _, _, s in self._val_batches]).ravel().astype(np.float64)
+            _, which = np.unique(video.astype(np.int64) * (int(frame.max()) + 1) + frame, return_inverse=True)
+            self.val_scores = np.bincount(which, weights=score) / np.bincount(which)
+        self._val_batches = []
 
     # -- test: one score per frame ---------------------------------------------------------------
     def on_test_epoch_start(self) -> None:
@@ -173,20 +286,33 @@ class VideoAnomalyModule(L.LightningModule):
         # Videos too short for one clip get no score; length 0 keeps the indices aligned.
         self._frame_scores = FrameScores([v.name for v in videos], [len(v) if len(v) >= clip_len else 0 for v in videos])
 
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+    def frame_scores(self, batch: dict[str, torch.Tensor]) -> tuple[list[tuple[torch.Tensor, ...]], dict]:
+        """Score a batch of clips: ``[(video, frames, scores), ...]`` updates for FrameScores, and the
+        tensors a callback may show (``x``, ``x_hat``)."""
         x = to_unit_range(batch["clip"])
         out = self.net.generate(x)
         scores = self.net.score(x, out, self.hparams.score_lambda)
         frames = batch["frames"]
-        self._frame_scores.update(batch["video"], self.net.targets(frames), scores)
+        updates = [(batch["video"], self.net.targets(frames), scores)]
         if self.net.objective == "predict":
             # The first clip_len-1 frames of a video have no history to be predicted from: they take
             # the score of the video's first prediction (a fixed rule, recorded in metrics.json).
             first = frames[:, 0] == 0
             if first.any():
                 warmup = frames[first, :-1]
-                self._frame_scores.update(batch["video"][first], warmup, scores[first].expand_as(warmup))
-        return {"x": x, "x_hat": out.x_hat}
+                updates.append((batch["video"][first], warmup, scores[first].expand_as(warmup)))
+        return updates, {"x": x, "x_hat": out.x_hat}
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+        updates, shown = self.frame_scores(batch)
+        for update in updates:
+            self._frame_scores.update(*update)
+        return shown
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> list[tuple[torch.Tensor, ...]]:
+        """Scores of new footage (``vadlit-score``): FrameScores updates, on the CPU."""
+        updates, _ = self.frame_scores(batch)
+        return [tuple(t.detach().cpu() for t in update) for update in updates]
 
     def on_test_epoch_end(self) -> None:
         dm = self.trainer.datamodule

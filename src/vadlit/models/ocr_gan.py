@@ -76,6 +76,7 @@ class OCRGANVideo(nn.Module):
         d_base_channels: int = 32,
         cs_reduction: int = 4,
         attn_dropout: float = 0.0,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -119,6 +120,11 @@ class OCRGANVideo(nn.Module):
             in_channels, self.image_size, d_base_channels, nz, heads, clip_len, attn_dropout=attn_dropout
         )
         self.apply(dcgan_init)
+        # channels_last: convolutions in NHWC layout (faster on tensor-core GPUs); results are unchanged
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.discriminator.memory_format = self.memory_format
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     # --- which frames are judged ---------------------------------------------------------------
 
@@ -160,7 +166,7 @@ class OCRGANVideo(nn.Module):
         """x: (B, T, C, H, W) in [-1, 1] -> GeneratorOutput with every tensor (B, T, C, H, W)."""
         self._check_clip(x)
         batch = x.shape[0]
-        flat = self.generator_input(x).flatten(0, 1)
+        flat = self.generator_input(x).flatten(0, 1).contiguous(memory_format=self.memory_format)
         high, low = self.decompose(flat)
         high_hat, low_hat, attn = self.generator(high, low, batch, return_attention=return_attention)
 

@@ -1,0 +1,104 @@
+"""What a vadlit checkpoint carries besides weights, and reading one safely.
+
+Every checkpoint gets a ``vadlit`` record: a format number and model name (so a checkpoint of another
+model or a newer vadlit is refused with a clear message instead of a key-mismatch traceback), the
+preprocessing the model was trained with (frame size, channels, clip length: new footage is scored
+with exactly these, not with settings re-typed by a user), and the per-frame anomaly scores of the
+held-out normal validation videos (a threshold can be a quantile of them: chosen without test data).
+
+Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain containers only, so
+opening a checkpoint from elsewhere never runs pickled code.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vadlit import __version__
+from vadlit.errors import ConfigError
+
+KEY = "vadlit"
+FORMAT = 1
+MODEL = "OCR-GAN Video"
+# hyper-parameters every checkpoint of this model has; a checkpoint without them is another model's
+REQUIRED_HPARAMS = ("in_channels", "image_size", "clip_len", "heads", "objective", "base_channels", "depth", "nz")
+
+
+def record(preprocessing: dict[str, Any], val_scores: np.ndarray | None) -> dict[str, Any]:
+    """The ``vadlit`` entry of a checkpoint (only types ``weights_only`` loading accepts)."""
+    return {
+        "format": FORMAT,
+        "model": MODEL,
+        "vadlit_version": __version__,
+        "preprocessing": preprocessing,
+        "val_scores": None if val_scores is None else torch.as_tensor(np.asarray(val_scores, dtype=np.float32)),
+    }
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint at ``path`` as a dict, loaded without executing pickled code and checked to be
+    a vadlit OCR-GAN Video checkpoint of a format this version reads."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"ckpt_path={str(path)!r}: no such checkpoint file; expected a .ckpt written by vadlit-train")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ConfigError(
+            f"ckpt_path={str(path)!r}: refusing to load it: it holds pickled objects other than tensors and plain "
+            f"containers ({str(exc).splitlines()[0][:200]}); expected a checkpoint written by vadlit-train"
+        ) from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"ckpt_path={str(path)!r}: not a readable torch checkpoint ({str(exc).splitlines()[0][:200]}); "
+            "expected a .ckpt written by vadlit-train (is the file truncated?)"
+        ) from exc
+    check(state, path)
+    return state
+
+
+def check(state: Any, path: str | Path) -> None:
+    """Raise ConfigError unless ``state`` is a checkpoint of this model in a format this version reads."""
+    where = f"ckpt_path={str(path)!r}"
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise ConfigError(f"{where}: not a Lightning checkpoint (no 'state_dict'); expected a .ckpt written by vadlit-train")
+    info = state.get(KEY)
+    hparams = state.get("hyper_parameters") or {}
+    if info is None:  # written before checkpoints carried a record: accept it only if it is this model
+        missing = [k for k in REQUIRED_HPARAMS if k not in hparams]
+        if missing:
+            raise ConfigError(
+                f"{where}: not an {MODEL} checkpoint (its hyper-parameters lack {', '.join(missing)}); "
+                "expected a .ckpt written by vadlit-train"
+            )
+        return
+    if info.get("model") != MODEL:
+        raise ConfigError(f"{where}: a checkpoint of model {info.get('model')!r}; this vadlit scores {MODEL!r} checkpoints")
+    if int(info.get("format", 0)) > FORMAT:
+        raise ConfigError(
+            f"{where}: checkpoint format {info.get('format')} was written by vadlit {info.get('vadlit_version')}; "
+            f"this vadlit {__version__} reads format {FORMAT} or older: upgrade vadlit"
+        )
+
+
+def preprocessing(state: dict[str, Any]) -> dict[str, Any]:
+    """Frame size, channels and clip length the checkpoint's model was trained with."""
+    info = state.get(KEY) or {}
+    if info.get("preprocessing"):
+        return dict(info["preprocessing"])
+    hp = state["hyper_parameters"]
+    size = hp["image_size"]
+    size = [size, size] if isinstance(size, int) else list(size)
+    return {"image_size": size, "channels": int(hp["in_channels"]), "clip_len": int(hp["clip_len"])}
+
+
+def val_scores(state: dict[str, Any]) -> np.ndarray | None:
+    """Per-frame scores of the held-out normal validation videos at this checkpoint, if recorded."""
+    scores = (state.get(KEY) or {}).get("val_scores")
+    return None if scores is None else scores.numpy().astype(np.float64)

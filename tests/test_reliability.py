@@ -1,0 +1,160 @@
+"""Faults a long sweep must survive: kills, divergence, a full disk, and the same seed giving the same result."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.runs import TINY, cli, compose_run
+from vadlit.errors import DataError, VadlitError
+
+TWO_EPOCHS = TINY + ["trainer.max_epochs=2", "logger=none"]
+
+
+def _nan_in_epoch(monkeypatch, epoch: int | None = None, batches: set[int] | None = None):
+    """Make the generator loss NaN in one epoch, or in given (0-based, whole-run) batches."""
+    from vadlit.models.module import VideoAnomalyModule
+
+    original = VideoAnomalyModule._generator_losses
+    calls = {"n": 0}
+
+    def losses(self, x, out):
+        result = original(self, x, out)
+        if self.training:
+            hit = (epoch is not None and self.current_epoch == epoch) or (batches is not None and calls["n"] in batches)
+            calls["n"] += 1
+            if hit:
+                result["g_loss"] = result["g_loss"] * float("nan")
+        return result
+
+    monkeypatch.setattr(VideoAnomalyModule, "_generator_losses", losses)
+
+
+def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    from vadlit.run import run
+
+    _nan_in_epoch(monkeypatch, epoch=1)
+    cfg = compose_run(tmp_path, TWO_EPOCHS)
+    with pytest.raises(VadlitError, match=r"training diverged: a loss was NaN/Inf in 2 step\(s\) of epoch 1") as info:
+        run(cfg)
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert str(last) in str(info.value), "the message names the last good checkpoint"
+    state = torch.load(last, map_location="cpu", weights_only=True)
+    assert state["epoch"] == 0, "the diverged epoch wrote no checkpoint"
+    assert all(torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point())
+    assert sorted(p.name for p in last.parent.iterdir()) == ["epoch000.ckpt", "last.ckpt"]
+
+
+def test_skip_policy_skips_and_counts_non_finite_steps(tmp_path, monkeypatch):
+    from vadlit.run import run
+
+    _nan_in_epoch(monkeypatch, batches={1, 3})
+    metrics = run(compose_run(tmp_path, TWO_EPOCHS + ["model.on_nonfinite=skip"]))
+    assert metrics["training"]["skipped_steps"] == 2 and metrics["auroc"] is not None
+    info = json.loads((tmp_path / "run" / "run_info.json").read_text())
+    assert info["global_step"] == 2 * (4 - 2), "two optimizer steps per batch, none for the skipped batches"
+
+    _nan_in_epoch(monkeypatch, batches={1, 3})  # a fresh count for the second run
+    with pytest.raises(VadlitError, match="more than model.max_skipped_steps=1"):
+        run(compose_run(tmp_path / "again", TWO_EPOCHS + ["model.on_nonfinite=skip", "model.max_skipped_steps=1"]))
+
+
+def test_discriminator_collapse_is_recorded_or_stops_the_run(tmp_path):
+    from vadlit.run import run
+
+    # a threshold above any real D loss makes every epoch count as collapsed
+    metrics = run(compose_run(tmp_path, TWO_EPOCHS + ["model.d_collapse_loss=100"]))
+    assert metrics["training"]["d_collapse_epochs"] == [0, 1]
+    with pytest.raises(VadlitError, match="discriminator collapse in epoch 0"):
+        run(compose_run(tmp_path / "stop", TWO_EPOCHS + ["model.d_collapse_loss=100", "model.on_d_collapse=stop"]))
+
+
+def test_same_seed_and_config_give_the_same_results_twice(tmp_path):
+    from vadlit.run import run
+
+    first = run(compose_run(tmp_path / "a", TINY + ["logger=none"]))
+    second = run(compose_run(tmp_path / "b", TINY + ["logger=none"]))
+    for record in (first, second):
+        record["checkpoint"].pop("path")
+    assert first == second
+    assert (tmp_path / "a" / "run" / "scores.csv").read_bytes() == (tmp_path / "b" / "run" / "scores.csv").read_bytes()
+
+
+def test_a_killed_training_resumes_with_ckpt_path_last_to_the_same_step_count(tmp_path):
+    from vadlit.run import run
+
+    overrides = TINY + ["trainer.max_epochs=3", "logger=none", f"paths.log_dir={tmp_path / 'outputs'}"]
+    killed = cli("vadlit-train", overrides + ["+callbacks.kill._target_=tests.callbacks.KillAt", "+callbacks.kill.epoch=2",
+                                              "+callbacks.kill.batch=1"], tmp_path)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    (run_dir,) = (tmp_path / "outputs" / "train" / "runs").iterdir()
+    assert not (run_dir / "metrics.json").exists()
+    assert json.loads((run_dir / "run_info.json").read_text())["status"] == "running"
+
+    resumed = cli("vadlit-train", overrides + ["ckpt_path=last"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert [p.name for p in (tmp_path / "outputs" / "train" / "runs").iterdir()] == [run_dir.name], "same folder"
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert info["status"] == "finished" and info["resumed_from"].endswith("last.ckpt")
+    assert (run_dir / "metrics.json").is_file()
+
+    uninterrupted = compose_run(tmp_path / "whole", TINY + ["trainer.max_epochs=3", "logger=none"])
+    run(uninterrupted)
+    whole = json.loads((tmp_path / "whole" / "run" / "run_info.json").read_text())
+    assert info["global_step"] == whole["global_step"] and info["epochs"] == whole["epochs"] == 3
+
+
+def test_ckpt_path_last_without_any_checkpoint_says_so(tmp_path):
+    proc = cli("vadlit-train", TINY + ["ckpt_path=last", f"paths.log_dir={tmp_path / 'outputs'}"], tmp_path)
+    assert proc.returncode == 2 and "ckpt_path=last: no run under" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_checkpoint_write_that_fails_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    """Lightning writes checkpoints through an fsspec transaction (temporary file, then rename)."""
+    import fsspec.implementations.local as local
+
+    from vadlit.run import run
+
+    cfg = compose_run(tmp_path, TINY + ["logger=none"])
+    run(cfg)
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+
+    def full_disk(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(local.LocalFileOpener, "write", full_disk)
+    import lightning.pytorch as L
+
+    trainer = L.Trainer(logger=False, enable_checkpointing=False)
+    from vadlit.models.module import VideoAnomalyModule
+
+    trainer.strategy.connect(VideoAnomalyModule.from_checkpoint(last))
+    with pytest.raises(OSError):
+        trainer.save_checkpoint(last)
+    assert last.read_bytes() == before
+    assert sorted(p.name for p in last.parent.iterdir()) == ["epoch000.ckpt", "last.ckpt"], "no partial file left"
+
+
+def test_a_full_disk_while_caching_removes_the_partial_cache_and_says_so(tmp_path, monkeypatch, array_source):
+    import vadlit.data.cache as cache
+
+    real_save = np.save
+    saved = {"n": 0}
+
+    def save(path, array, *args, **kwargs):
+        saved["n"] += 1
+        if saved["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_save(path, array, *args, **kwargs)
+
+    monkeypatch.setattr(cache.np, "save", save)
+    with pytest.raises(DataError, match="no space left on the disk of the frame cache") as info:
+        cache.load_split(array_source, "train", tmp_path / "cache", (16, 16), 1)
+    assert "paths.cache_dir" in str(info.value)
+    assert list((tmp_path / "cache").iterdir()) == [], "nothing half-written is left behind"
