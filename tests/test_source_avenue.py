@@ -198,11 +198,11 @@ def test_labels_of_the_wrong_length(fresh):
         AvenueSource(root).videos("test")[0].load()
 
 
-def test_truncated_test_video_is_caught_by_the_frame_count(fresh):
+def test_truncated_test_video_is_caught_by_its_declared_frame_count(fresh):
     root, _ = fresh
     video = root / "testing_videos" / "02.avi"
     video.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
-    with pytest.raises(DataError, match=rf"2_label.mat' holds {FRAMES} frame masks but video '.*02.avi' decodes to"):
+    with pytest.raises(DataError, match=rf"video '.*02.avi' is truncated: its header declares {FRAMES} frames"):
         AvenueSource(root).videos("test")[1].load()
 
 

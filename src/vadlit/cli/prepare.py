@@ -6,9 +6,10 @@ import hydra
 from omegaconf import DictConfig
 
 from vadlit.cli.config import config_dir
-from vadlit.cli.errors import user_errors_as_messages
+from vadlit.cli.errors import composition_errors_as_messages, user_errors_as_messages
 
 
+@composition_errors_as_messages
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="prepare")
 @user_errors_as_messages
 def main(cfg: DictConfig) -> None:

@@ -8,6 +8,7 @@ leaves a half cache that a later run would reuse.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -101,7 +102,7 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def _transform(size: tuple[int, int], channels: int):
+def frame_transform(size: tuple[int, int], channels: int):
     """What decoding sources apply chunk by chunk: the configured channels and size."""
 
     def transform(frames: np.ndarray) -> np.ndarray:
@@ -112,7 +113,7 @@ def _transform(size: tuple[int, int], channels: int):
 
 def _load(record, size: tuple[int, int], channels: int) -> VideoData:
     """Load one video at the configured size; errors from a loader name the video and its path."""
-    return _prepare(record.load(transform=_transform(size, channels)), record.name, size, channels)
+    return _prepare(record.load(transform=frame_transform(size, channels)), record.name, size, channels)
 
 
 def _prepare(data: VideoData, name: str, size: tuple[int, int], channels: int) -> VideoData:
@@ -166,8 +167,14 @@ def _build(source: Source, split: str, folder: Path, size: tuple[int, int], chan
             shutil.rmtree(tmp)
             return
         os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)  # never leave a half cache behind
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DataError(
+                f"no space left on the disk of the frame cache '{folder.parent}' while caching {source.name}/{split} "
+                f"({exc.strerror}); the partial cache was removed: free space or point paths.cache_dir "
+                "(or VADLIT_CACHE) to a larger disk"
+            ) from exc
         raise
 
 

@@ -94,15 +94,22 @@ def _video_chunks(path: Path) -> Iterator[np.ndarray]:
                 raise DataError(f"'{path}' has no video stream; expected a video file")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            declared, decoded = int(stream.frames or 0), 0  # 0: the container does not say
             buffer = []
             for frame in container.decode(stream):
                 # reformat-then-array is about twice as fast as to_ndarray(format=...) in PyAV 18
                 buffer.append(frame.reformat(format="rgb24").to_ndarray())
+                decoded += 1
                 if len(buffer) == CHUNK:
                     yield np.stack(buffer)
                     buffer = []
             if buffer:
                 yield np.stack(buffer)
+            if decoded < declared:  # FFmpeg stops quietly at the end of a cut-off file
+                raise DataError(
+                    f"video '{path}' is truncated: its header declares {declared} frames but only {decoded} "
+                    "could be decoded; copy the file again (or re-encode it, e.g. with ffmpeg) and retry"
+                )
     except av.error.FFmpegError as exc:
         raise DataError(f"cannot decode video '{path}': {exc}; expected a readable video file") from exc
 

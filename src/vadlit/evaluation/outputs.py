@@ -22,7 +22,7 @@ from vadlit.errors import DataError
 CSV_HEADER = ["video", "frame", "score", "label", "kind"]
 
 
-def _write_atomic(path: str | os.PathLike, text: str) -> None:
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write via a temporary file in the same folder, then os.replace (atomic on one filesystem)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,7 @@ def write_scores_csv(
         writer.writerows(
             (name, i + 1, repr(v), yv, kv) for i, (v, yv, kv) in enumerate(zip(s.tolist(), ys, ks))
         )
-    _write_atomic(path, buf.getvalue())
+    write_text_atomic(path, buf.getvalue())
 
 
 def read_scores_csv(
@@ -147,4 +147,4 @@ def _json_default(obj):
 def write_json(path: str | os.PathLike, obj) -> None:
     """Indented, strict JSON (NaN/inf refused), written atomically."""
     text = json.dumps(obj, indent=2, allow_nan=False, default=_json_default) + "\n"
-    _write_atomic(path, text)
+    write_text_atomic(path, text)

@@ -22,6 +22,7 @@ import numpy as np
 
 from vadlit.data.decode import FrameTransform, frame_files, is_junk, natural_key, read_frames, read_image
 from vadlit.data.source import NORMAL, SPLITS, Source, VideoData, VideoRecord, fingerprint
+from vadlit.data.sources.root import root_path
 from vadlit.errors import ConfigError, DataError
 
 FORMAT_VERSION = 1  # bump when the reading rules change, so caches built by older rules are rebuilt
@@ -48,7 +49,7 @@ class UCSDSource(Source):
             raise ConfigError(f"data.source.labels_from={labels_from!r} is not known; "
                               f"expected one of {list(LABELS_FROM)}")
         folder = VARIANTS[variant]
-        path = Path(root).expanduser()
+        path = root_path(root)
         expected = f"expected the {folder} folder holding Train/ and Test/"
         if not path.exists():
             raise DataError(f"data.root='{root}' does not exist; {expected}")
