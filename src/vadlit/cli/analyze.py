@@ -1,0 +1,20 @@
+"""`vadlit-analyze ckpt_path=...`: attention statistics and maps of a trained model on the test clips."""
+
+import hydra
+from omegaconf import DictConfig
+
+from vadlit.cli.config import config_dir
+from vadlit.cli.errors import composition_errors_as_messages, user_errors_as_messages
+
+
+@composition_errors_as_messages
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="analyze")
+@user_errors_as_messages
+def main(cfg: DictConfig) -> None:
+    from vadlit.analyze import analyze
+
+    analyze(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""`vadlit-analyze` on a trained checkpoint: statistics per layer, head and clip group, and the figures."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from tests.runs import TINY, cli, compose_run
+
+TINY_DATA = [o for o in TINY if o.startswith("data.")]
+
+
+def test_analyze_writes_statistics_and_figures_for_every_layer_head_and_group(tmp_path, smoke_run):
+    out = tmp_path / "analysis"
+    proc = cli("vadlit-analyze", TINY_DATA + [f"ckpt_path={smoke_run / 'checkpoints' / 'last.ckpt'}",
+                                            f"hydra.run.dir={out}", f"paths.cache_dir={smoke_run.parent.parent / 'cache'}",
+                                            "n_boot=200"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads((out / "attention_stats.json").read_text())
+    assert record["model"]["heads"] == 2 and set(record["layers"]) == {"generator", "discriminator"}
+
+    # every test clip is counted once, in exactly one of normal / anomalous, and anomalous ones by kind
+    cfg = compose_run(tmp_path, TINY + ["data.clip_len=4", "data.image_size=32"])
+    from hydra.utils import instantiate
+
+    dm = instantiate(cfg.data, _convert_="object")
+    dm.cache_dir = smoke_run.parent.parent / "cache"
+    dm.setup("test")
+    clips = record["clips"]
+    assert clips["normal"] + clips["anomalous"] == len(dm.test_dataloader().dataset)
+    assert clips["anomalous"] == sum(v for k, v in clips.items() if k.startswith("anomalous:")) > 0
+
+    rows = record["rows"]
+    groups = {r["group"] for r in rows}
+    assert {"normal", "anomalous", "normal - anomalous"} <= groups
+    for layer in ("generator", "discriminator"):
+        for stat in ("self", "local", "long_range", "entropy", "consistency"):
+            heads = {r["head"] for r in rows if r["layer"] == layer and r["statistic"] == stat and r["group"] == "normal"}
+            assert heads == {0, 1, "all"}, (layer, stat)
+    normal = {(r["layer"], r["statistic"], r["head"]): r for r in rows if r["group"] == "normal"}
+    anomalous = {(r["layer"], r["statistic"], r["head"]): r for r in rows if r["group"] == "anomalous"}
+    for r in rows:
+        if r["group"] == "normal - anomalous":
+            key = (r["layer"], r["statistic"], r["head"])
+            assert r["mean"] == pytest.approx(normal[key]["mean"] - anomalous[key]["mean"])
+            assert r["ci_low"] <= r["mean"] <= r["ci_high"]
+    entropy = normal[("generator", "entropy", "all")]
+    assert 0 <= entropy["mean"] <= 1.3863 and entropy["n"] == clips["normal"]  # within [0, log 4]
+
+    with open(out / "attention_stats.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == len(rows) and table[0]["layer"] == rows[0]["layer"]
+    for figure in record["figures"].values():
+        assert (out / figure).stat().st_size > 10_000
+
+
+def test_the_baseline_has_no_attention_to_analyse(tmp_path):
+    from vadlit.analysis.probe import analyze_attention
+    from vadlit.errors import DataError
+    from vadlit.models.module import VideoAnomalyModule
+
+    model = VideoAnomalyModule(image_size=32, clip_len=4, heads=0, base_channels=8, d_base_channels=8, nz=16)
+    with pytest.raises(DataError, match="no-attention baseline"):
+        analyze_attention(model, datamodule=None, out_dir=tmp_path)
