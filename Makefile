@@ -17,7 +17,8 @@ ROOT ?=
 LOGDIR ?= outputs
 
 .DEFAULT_GOAL := help
-.PHONY: help install data train eval ablation report test test-all tensorboard clean
+INPUT ?=
+.PHONY: help install data train eval analyze score ablation report test test-all tensorboard clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +46,12 @@ train: $(STAMP) ## Train and test the default model on the embedded synthetic be
 
 eval: $(STAMP) ## Test a checkpoint: make eval CKPT=path/to.ckpt [ARGS=...]
 	$(BIN)/vadlit-eval ckpt_path=$(CKPT) $(ARGS)
+
+analyze: $(STAMP) ## Attention statistics and maps of a checkpoint on the test clips: make analyze CKPT=... [DATA=...]
+	$(BIN)/vadlit-analyze ckpt_path=$(CKPT) data=$(DATA) $(if $(ROOT),data.root=$(ROOT)) $(ARGS)
+
+score: $(STAMP) ## Score a video file or frame folder: make score CKPT=... INPUT=video.avi [ARGS=threshold_quantile=0.99]
+	$(BIN)/vadlit-score ckpt_path=$(CKPT) input=$(INPUT) $(ARGS)
 
 ablation: $(STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 3 seeds) on DATA, on every GPU present (else CPU), then its report
 	@gpus=$$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); \
