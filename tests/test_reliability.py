@@ -6,12 +6,11 @@ import errno
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from tests.runs import TINY, cli, compose_run
-from vadlit.errors import DataError, VadlitError
+from vadlit.errors import VadlitError
 
 TWO_EPOCHS = TINY + ["trainer.max_epochs=2", "logger=none"]
 
@@ -139,22 +138,3 @@ def test_a_checkpoint_write_that_fails_leaves_the_previous_checkpoint_intact(tmp
         trainer.save_checkpoint(last)
     assert last.read_bytes() == before
     assert sorted(p.name for p in last.parent.iterdir()) == ["epoch000.ckpt", "last.ckpt"], "no partial file left"
-
-
-def test_a_full_disk_while_caching_removes_the_partial_cache_and_says_so(tmp_path, monkeypatch, array_source):
-    import vadlit.data.cache as cache
-
-    real_save = np.save
-    saved = {"n": 0}
-
-    def save(path, array, *args, **kwargs):
-        saved["n"] += 1
-        if saved["n"] == 2:
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real_save(path, array, *args, **kwargs)
-
-    monkeypatch.setattr(cache.np, "save", save)
-    with pytest.raises(DataError, match="no space left on the disk of the frame cache") as info:
-        cache.load_split(array_source, "train", tmp_path / "cache", (16, 16), 1)
-    assert "paths.cache_dir" in str(info.value)
-    assert list((tmp_path / "cache").iterdir()) == [], "nothing half-written is left behind"
