@@ -18,7 +18,7 @@ LOGDIR ?= outputs
 
 .DEFAULT_GOAL := help
 INPUT ?=
-.PHONY: help install data train eval analyze score ablation report test test-all tensorboard clean
+.PHONY: help install data train eval analyze score ablation report bench test test-all tensorboard clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ ablation: $(STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 3 seeds) on 
 
 report: $(STAMP) ## Tables, CSV and plot of a sweep: make report [SWEEP=outputs/<study>/multiruns/<sweep>] (default: newest)
 	$(BIN)/vadlit-report $(if $(SWEEP),$(SWEEP),"$$(ls -dt outputs/*/multiruns/*/ | head -1)")
+
+bench: $(STAMP) ## Measure training, loading, scoring and attention speed on this machine; tables + bench.json (ARGS=hydra overrides)
+	$(BIN)/vadlit-bench $(ARGS)
 
 test: $(STAMP) ## Run the test suite (fast tests; under ~8 minutes on 2 CPU cores)
 	$(BIN)/pytest $(PYTEST_ARGS)

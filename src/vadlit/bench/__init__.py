@@ -1,0 +1,22 @@
+"""`vadlit-bench`: how fast this machine trains, loads, scores and attends, measured in one run.
+
+Speed claims ("the loader keeps up", "mixed precision pays off", "the model uses the hardware well")
+go stale with every model or machine change; one command that measures them on the current machine,
+through the same configs and the same training step as `vadlit-train`, keeps them honest.
+
+One concept per module: `settings` (the `bench:` config section, checked), `cases` (composing each
+measured configuration from the real config tree), `timing`, `flops` (FLOP counting and the machine's
+dense matmul rate), `memory` (peak tensor memory on any device), `training`, `loading`, `scoring`,
+`attention`, `gpu`, `goals`, `table` (printing and bench.json) and `runner` (the whole run).
+"""
+
+__all__ = ["run_bench"]
+
+
+def __getattr__(name: str):
+    """`vadlit.bench.run_bench`, imported on first use (it pulls in Lightning)."""
+    if name == "run_bench":
+        from vadlit.bench.runner import run_bench
+
+        return run_bench
+    raise AttributeError(f"module 'vadlit.bench' has no attribute {name!r}")
