@@ -43,6 +43,13 @@ def gpus_per_job() -> int:
     return 1 if torch.cuda.is_available() and torch.cuda.device_count() > 0 else 0
 
 
+def has_cuda() -> bool:
+    """Pinned host memory only pays where batches are copied to a GPU."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def sweep_dir(base: str, resume=False) -> str:
     """A new sweep folder under `base` (time + random suffix: two sweeps started in the same second
     never share one), or with `resume` the newest existing one.
@@ -86,6 +93,7 @@ def register() -> None:
         "vadlit_root": project_root,
         "vadlit_precision": best_precision,
         "vadlit_gpus_per_job": gpus_per_job,
+        "vadlit_cuda": has_cuda,
         "vadlit_sweep_dir": sweep_dir,
         "vadlit_run_dir": run_dir,
         "vadlit_slug": slug,
