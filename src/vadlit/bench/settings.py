@@ -27,13 +27,9 @@ class Size:
 
 
 @dataclass(frozen=True)
-class Loading:
-    warmup_batches: int
-    batches: int
+class Batches:
+    """How many batches a loop-timing measurement (loading, scoring) skips and then times."""
 
-
-@dataclass(frozen=True)
-class Scoring:
     warmup_batches: int
     batches: int
 
@@ -83,8 +79,8 @@ class BenchSettings:
     models: list[str]
     objectives: list[str]
     sizes: list[Size]
-    loading: Loading
-    scoring: Scoring
+    loading: Batches
+    scoring: Batches
     matmul: Matmul
     attention: Attention
     profile: Profile
@@ -194,8 +190,8 @@ def load_settings(bench: DictConfig, model_names: list[str]) -> BenchSettings:
         models=models,
         objectives=objectives,
         sizes=_sizes(b.get("sizes")),
-        loading=Loading(_int(loading, "warmup_batches", "bench.loading", 0), _int(loading, "batches", "bench.loading")),
-        scoring=Scoring(_int(scoring, "warmup_batches", "bench.scoring", 0), _int(scoring, "batches", "bench.scoring")),
+        loading=_batches(loading, "bench.loading"),
+        scoring=_batches(scoring, "bench.scoring"),
         matmul=Matmul(_ints(matmul, "sizes", "bench.matmul", 16), _int(matmul, "conv_channels", "bench.matmul", 0),
                       _int(matmul, "repeats", "bench.matmul")),
         attention=Attention(_ints(attention, "frames", "bench.attention"), heads, attention.get("width"),
@@ -207,3 +203,7 @@ def load_settings(bench: DictConfig, model_names: list[str]) -> BenchSettings:
         goals=Goals(_number(goals, "cpu_mfu", "bench.goals"), _number(goals, "loading_ratio", "bench.goals"),
                     _number(goals, "mixed_speedup", "bench.goals")),
     )
+
+
+def _batches(section, where: str) -> Batches:
+    return Batches(_int(section, "warmup_batches", where, 0), _int(section, "batches", where))
