@@ -198,14 +198,11 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
 
     ckpt_path = cfg.get("ckpt_path")
     last = out_dir / "checkpoints" / "last.ckpt"
-    if ckpt_path == "last" and cfg.get("train", True):  # the run folder is already the newest one with last.ckpt
+    # ckpt_path=last (the run folder is already the newest one with a last.ckpt) or resume=true in a sweep
+    if cfg.get("train", True) and (ckpt_path == "last" or (cfg.get("resume") and not ckpt_path and last.is_file())):
         if not last.is_file():
             raise ConfigError(f"ckpt_path=last: no run under {out_dir.parent} has a checkpoints/last.ckpt to resume "
                               "from; start a new run without ckpt_path")
-        ckpt_path = str(last)
-        info["resumed_from"] = ckpt_path
-        log.info("resuming %s from %s", out_dir, last)
-    if cfg.get("train", True) and cfg.get("resume") and not ckpt_path and last.is_file():
         ckpt_path = str(last)
         info["resumed_from"] = ckpt_path
         log.info("resume: continuing %s from %s", out_dir, last)
