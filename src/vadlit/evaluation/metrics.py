@@ -1,4 +1,4 @@
-"""Frame-level anomaly detection metrics (AUROC micro/macro/per kind, AP, EER).
+"""Frame-level anomaly detection metrics (AUROC micro/macro/per kind, AP, EER), intervals over events.
 
 Every value is plain Python and JSON-safe: a metric that is undefined on the given data (e.g. a
 test set with one class only) is ``None`` and ``warnings`` says why, never NaN.
@@ -17,6 +17,7 @@ import torch
 from torchmetrics.functional.classification import binary_auroc, binary_average_precision, binary_roc
 
 from vadlit.errors import DataError
+from vadlit.evaluation.events import N_BOOT, event_intervals
 
 _NORMAL_KIND = "normal"
 
@@ -126,15 +127,34 @@ def _eer(fpr: np.ndarray, tpr: np.ndarray, thr: np.ndarray) -> tuple[float, floa
     return float(eer), float(threshold)
 
 
+def _within_video(y_list: list[np.ndarray], s_list: list[np.ndarray], k_list: list[np.ndarray], kinds) -> tuple:
+    """Per kind: the mean over videos of the AUROC of the video's kind frames against its own normal
+    frames, and how many videos that is. A pooled AUROC also rewards a score that merely tells videos
+    (or scenes) apart; this one cannot."""
+    values: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for s, y, k in zip(s_list, y_list, k_list):
+        for kind in kinds:
+            mine = (y == 1) & (k == kind)
+            if mine.any() and (y == 0).any():
+                subset = mine | (y == 0)
+                values[kind].append(_auroc(s[subset], y[subset]))
+    means = {kind: float(np.mean(v)) if v else None for kind, v in values.items()}
+    return means, {kind: len(v) for kind, v in values.items()}
+
+
 def compute_metrics(
     scores: Mapping[str, np.ndarray],
     labels: Mapping[str, np.ndarray],
     kinds: Mapping[str, Sequence[str]] | None = None,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
 ) -> dict:
     """Frame-level metrics of per-frame ``scores`` against 0/1 ``labels`` (1 = anomalous), per video name.
 
     ``kinds`` (optional) gives each frame's anomaly kind (e.g. "fighting"; "normal" for normal frames)
-    for ``auroc_by_kind``: each kind's anomalous frames against all normal frames of all videos.
+    for ``auroc_by_kind``: each kind's anomalous frames against all normal frames of all videos; and
+    for ``auroc_by_kind_within_video``. ``auroc_ci`` and ``auroc_by_kind_ci`` are 95% bootstrap
+    intervals over events (``n_boot`` resamples, fixed ``seed``; see vadlit.evaluation.events).
     """
     names, s_list, y_list, k_list = _validate(scores, labels, kinds)
     warnings: list[str] = []
@@ -187,6 +207,13 @@ def compute_metrics(
             by_kind[kind] = _auroc(s_all[subset], y_all[subset])
         if by_kind and n_neg == 0:
             warnings.append("auroc_by_kind: undefined because there are no normal frames to compare against")
+    within, n_within = _within_video(y_list, s_list, k_list, list(by_kind)) if k_list is not None else ({}, {})
+    alone = [kind for kind, v in within.items() if v is None]
+    if alone:
+        warnings.append(f"auroc_by_kind_within_video: null for {', '.join(alone)}: no video holds both "
+                        "frames of that kind and normal frames")
+    intervals, interval_warnings = event_intervals(s_list, y_list, k_list, n_boot, seed)
+    warnings += interval_warnings
 
     return {
         "auroc": auroc,
@@ -197,6 +224,13 @@ def compute_metrics(
         "eer": eer,
         "eer_threshold": eer_threshold,
         "auroc_by_kind": by_kind,
+        "auroc_ci": intervals["auroc_ci"],
+        "auroc_by_kind_ci": {kind: intervals["auroc_by_kind_ci"].get(kind) for kind in by_kind},
+        "n_events": intervals["n_events"],
+        "n_events_by_kind": {kind: intervals["n_events_by_kind"].get(kind, 0) for kind in by_kind},
+        "auroc_by_kind_within_video": within,
+        "n_videos_by_kind_within_video": n_within,
+        "bootstrap": intervals["bootstrap"],
         "auroc_per_video": per_video,
         "n_frames": int(y_all.size),
         "n_videos": len(names),
