@@ -28,6 +28,7 @@ from vadlit.image_size import as_size
 from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.outputs import write_json, write_scores_csv
 from vadlit.evaluation.postprocess import ScoreOptions, options_record
+from vadlit.evaluation.trivial import run_baselines
 from vadlit.models.checkpoint import read_checkpoint
 from vadlit.models.module import VideoAnomalyModule
 from vadlit.run_info import now, start_record, trainer_record
@@ -267,6 +268,8 @@ def _write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, da
         },
         seed=int(cfg.seed),
     )
+    if result.labels:  # the same test frames, scored by what needs no model
+        metrics["trivial_baselines"] = run_baselines(datamodule, result, model.score_options)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
@@ -279,18 +282,30 @@ def _log_hparams(trainer: L.Trainer, hparams: dict, metrics: dict) -> None:
         logger.save()
 
 
-def _print_summary(metrics: dict, out_dir: Path) -> None:
-    def pct(v):
-        return "n/a" if v is None else f"{100 * v:.1f}"
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}"
 
+
+def _by_kind(metrics: dict, intervals: bool = True) -> str:
+    """`crossing 55.0 [41.2, 68.0], ...`: each kind's AUROC with its interval over events."""
+    ci = metrics.get("auroc_by_kind_ci") or {}
+    return ", ".join(f"{k} {_pct(v)}" + (f" [{_pct(ci[k][0])}, {_pct(ci[k][1])}]" if intervals and ci.get(k) else "")
+                     for k, v in (metrics.get("auroc_by_kind") or {}).items())
+
+
+def _print_summary(metrics: dict, out_dir: Path) -> None:
     if metrics.get("auroc") is None:
         log.info("test scores written to %s (no ground truth, no metrics)", out_dir)
         print(f"scores: {out_dir / 'scores.csv'}")
         return
-    kinds = ", ".join(f"{k} {pct(v)}" for k, v in (metrics.get("auroc_by_kind") or {}).items())
+    kinds = _by_kind(metrics)
+    trivial = metrics.get("trivial_baselines") or {}
+    trivial_text = ", ".join(f"{name.replace('_', ' ')} {_pct(m.get('auroc'))} ({_by_kind(m, intervals=False)})"
+                             for name, m in trivial.items() if isinstance(m, dict))
     print(
-        f"\ntest AUROC {pct(metrics['auroc'])}% (macro {pct(metrics.get('auroc_macro'))}%, "
-        f"AP {pct(metrics.get('ap'))}%, EER {pct(metrics.get('eer'))}%)"
+        f"\ntest AUROC {_pct(metrics['auroc'])}% (macro {_pct(metrics.get('auroc_macro'))}%, "
+        f"AP {_pct(metrics.get('ap'))}%, EER {_pct(metrics.get('eer'))}%)"
         + (f"\nAUROC by kind: {kinds}" if kinds else "")
+        + (f"\ntrivial: {trivial_text}" if trivial_text else "")
         + f"\nrun folder: {out_dir}"
     )

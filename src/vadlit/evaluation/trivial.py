@@ -1,0 +1,118 @@
+"""Trivial per-frame scores, measured on the model's own test frames: the numbers a model must beat.
+
+- ``foreground``: the mean absolute difference of a frame from the background, the per-pixel median
+  of the normal training frames (never of test frames);
+- ``frame_difference``: the mean absolute difference of a frame from the previous one.
+
+A benchmark on which one of these already finds an anomaly kind would credit a model with what
+they see (how much is in the frame, how much moves), so every metrics.json reports them beside the
+model's numbers, with the same metrics and the same post-processing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from vadlit.data.cache import CachedVideo
+from vadlit.errors import DataError
+from vadlit.evaluation.metrics import compute_metrics
+from vadlit.evaluation.postprocess import ScoreOptions, apply_options
+
+MAX_BACKGROUND_FRAMES = 2000  # evenly spaced over the training frames: the median barely moves beyond
+CHUNK_BYTES = 64 << 20        # float32 working memory per step
+
+
+def background(videos: Sequence[CachedVideo], max_frames: int = MAX_BACKGROUND_FRAMES) -> tuple[np.ndarray, int]:
+    """Per-pixel median (H, W, C float32) of up to ``max_frames`` evenly spaced frames of ``videos``,
+    and how many frames it used. Computed in blocks of rows so memory stays bounded."""
+    lengths = np.array([len(v) for v in videos], dtype=np.int64)
+    if not lengths.sum():
+        raise DataError("no normal training frames to take the background (per-pixel median) from")
+    shapes = {v.frames.shape[1:] for v in videos if len(v)}
+    if len(shapes) > 1:
+        raise DataError(f"training frames have different shapes {sorted(shapes)}; expected one frame size")
+    height, width, channels = shapes.pop()
+    picks = np.unique(np.linspace(0, lengths.sum() - 1, min(int(lengths.sum()), max_frames)).round().astype(np.int64))
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    video = np.searchsorted(offsets, picks, side="right") - 1
+    local = picks - offsets[video]
+    out = np.empty((height, width, channels), dtype=np.float32)
+    rows = max(1, CHUNK_BYTES // (4 * len(picks) * width * channels))
+    for r0 in range(0, height, rows):
+        block = np.concatenate([videos[i].frames[local[video == i], r0:r0 + rows] for i in np.unique(video)])
+        out[r0:r0 + rows] = np.median(block, axis=0)
+    return out, len(picks)
+
+
+def _chunk(frames: np.ndarray) -> int:
+    return max(2, CHUNK_BYTES // (4 * max(1, int(np.prod(frames.shape[1:])))))
+
+
+def foreground_scores(frames: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """Per frame: the mean over pixels of |x - background|."""
+    step = _chunk(frames)
+    return np.concatenate([np.abs(frames[a:a + step].astype(np.float32) - bg).mean(axis=(1, 2, 3), dtype=np.float64)
+                           for a in range(0, len(frames), step)]) if len(frames) else np.zeros(0)
+
+
+def frame_difference_scores(frames: np.ndarray) -> np.ndarray:
+    """Per frame: the mean over pixels of |x_t - x_{t-1}|; the first frame takes the second's value
+    (a one-frame video scores 0)."""
+    if len(frames) < 2:
+        return np.zeros(len(frames))
+    step = _chunk(frames)
+    diffs = [np.abs(np.diff(frames[max(a - 1, 0):a + step].astype(np.float32), axis=0)).mean(axis=(1, 2, 3),
+                                                                                           dtype=np.float64)
+             for a in range(0, len(frames), step)]
+    d = np.concatenate(diffs)
+    return np.concatenate([d[:1], d])
+
+
+def trivial_scores(train: Sequence[CachedVideo], test: Mapping[str, CachedVideo]) -> tuple[dict, str]:
+    """Each trivial score of every ``test`` video (score -> video name -> per-frame scores), and what
+    the background is; without training frames there is no foreground score."""
+    n_train = sum(len(v) for v in train)
+    scores: dict[str, dict[str, np.ndarray]] = {}
+    if n_train:
+        bg, n = background(train)
+        scores["foreground"] = {name: foreground_scores(v.frames, bg) for name, v in test.items()}
+        note = f"per-pixel median of {n} normal training frames" + (
+            f" (evenly spaced over {n_train})" if n < n_train else "")
+    else:
+        note = "none: no normal training frames, so no foreground score"
+    scores["frame_difference"] = {name: frame_difference_scores(v.frames) for name, v in test.items()}
+    return scores, note
+
+
+def trivial_baselines(
+    train: Sequence[CachedVideo],
+    test: Mapping[str, CachedVideo],
+    labels: Mapping[str, np.ndarray],
+    kinds: Mapping[str, Sequence[str]] | None,
+    options: ScoreOptions | None = None,
+) -> dict:
+    """metrics.json's ``trivial_baselines``: the metrics of each trivial score on the ``test`` videos
+    (name -> video; the frames the model was scored on), after the model's post-processing ``options``.
+    Each score gets the keys of the model's metrics except ``auroc_per_video``."""
+    scores, note = trivial_scores(train, test)
+    out: dict = {"foreground": None, "frame_difference": None}
+    for what, values in scores.items():
+        out[what] = compute_metrics(apply_options(values, options or ScoreOptions()), labels, kinds)
+        out[what].pop("auroc_per_video", None)
+    out["background"] = note
+    return out
+
+
+def run_baselines(datamodule, result, options: ScoreOptions | None = None) -> dict | None:
+    """The trivial baselines of a finished test (``model.test_result``), or None without ground truth.
+
+    The background comes from the datamodule's train split, opened from the frame cache if this run
+    did not train (vadlit-eval)."""
+    if not result.labels:
+        return None
+    train = datamodule.train_split or datamodule._cached("train")  # the same cache the training used
+    videos = {v.name: v for v in datamodule.test_split.videos}
+    test = {name: videos[name] for name in result.scores}
+    return trivial_baselines(train.videos, test, result.labels, result.kinds, options)
