@@ -806,6 +806,10 @@ def render_markdown(summary: Summary) -> str:
 
     lines += ["", "## AUROC per anomaly kind (mean ± std over seeds, %)", "", kinds_table(summary)]
 
+    from vadlit.analysis.trivial_table import trivial_section  # here: it uses this module's formatting
+
+    lines += ["", "## Trivial baselines on the same test frames (%)", "", *trivial_section(summary)]
+
     lines += ["", "## Runs not in the table", ""]
     failed, unfinished, missing = sweep.by_status("failed"), sweep.by_status("unfinished"), sweep.by_status("missing")
     if not (failed or unfinished or missing or sweep.superseded):
