@@ -13,6 +13,8 @@ from vadlit.data.source import NORMAL
 from vadlit.data.synthetic import KINDS, NORMAL_SPEED, SyntheticSource
 from vadlit.errors import ConfigError, DataError
 
+from tests.conftest import CONF
+
 SMALL = dict(image_size=32, frames=60, n_train=2, n_test=4)
 
 
@@ -36,6 +38,23 @@ def events():
         for start, stop in edges.reshape(-1, 2):
             runs.append((video.kinds[start], video.masks[start:stop]))
     return runs
+
+
+def runs(kinds: list[str]) -> list[tuple[str, int, int]]:
+    """The events of one video: maximal runs of consecutive frames of one anomalous kind."""
+    out, start = [], 0
+    for t in range(1, len(kinds) + 1):
+        if t == len(kinds) or kinds[t] != kinds[start]:
+            if kinds[start] != NORMAL:
+                out.append((kinds[start], start, t))
+            start = t
+    return out
+
+
+@pytest.fixture(scope="module")
+def default_test():
+    """The default test set (what `data=synthetic` trains and tests on)."""
+    return load(SyntheticSource(), "test")
 
 
 def centroids(masks: np.ndarray) -> np.ndarray:
@@ -124,6 +143,43 @@ def test_every_kind_appears_with_default_settings():
     source = SyntheticSource(image_size=32)
     kinds = {k for r in source.videos("test") for k in r.load().kinds}
     assert kinds == set(KINDS) | {NORMAL}
+
+
+def test_default_test_set_has_seven_to_nine_events_of_every_kind(default_test):
+    import inspect
+
+    from omegaconf import OmegaConf
+
+    conf = OmegaConf.load(CONF / "data" / "synthetic.yaml").source
+    default = inspect.signature(SyntheticSource).parameters["n_test"].default
+    assert conf.n_test == default == len(default_test) == 24
+    assert conf.frames == inspect.signature(SyntheticSource).parameters["frames"].default
+    counts = {kind: 0 for kind in KINDS}
+    for video in default_test:
+        for kind, _, _ in runs(video.kinds):
+            counts[kind] += 1
+    assert all(7 <= c <= 9 for c in counts.values()), counts
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+@pytest.mark.parametrize("n_test", [1, 2, 3, 4, 5, 6, 7, 12, 13, 24, 25, 40, 48])
+def test_event_plan_balances_kinds(n_test, k):
+    """Each test video plans 1-2 events; every kind is planned once there are videos enough, and
+    the kinds' counts differ by at most one when the videos fill whole cycles of the kinds."""
+    kinds = KINDS[:k]
+    plans = [synthetic._event_kinds(i, n_test, kinds) for i in range(n_test)]
+    assert all(1 <= len(p) <= 2 for p in plans)
+    assert [p[0] for p in plans] == [kinds[i % k] for i in range(n_test)]
+    if k > 1:
+        assert all(len(set(p)) == len(p) for p in plans)  # the two events of a video differ
+    counts = [sum(p.count(kind) for p in plans) for kind in kinds]
+    assert max(counts) - min(counts) <= (1 if n_test % k == 0 else 2), counts
+    if 2 * n_test >= k:
+        assert min(counts) >= 1
+    if n_test >= 3 * k:  # every third block of k videos holds second events
+        assert sum(len(p) == 2 for p in plans) == k * (n_test // (3 * k)) + max(0, n_test % (3 * k) - 2 * k)
+    if n_test == 24 and k == 4:  # the default: 8 of each, in 6 different pairs
+        assert counts == [8] * 4 and len({frozenset(p) for p in plans if len(p) == 2}) == 6
 
 
 def test_kinds_subset_and_single_string():

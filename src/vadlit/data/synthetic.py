@@ -29,7 +29,7 @@ import numpy as np
 from vadlit.data.source import NORMAL, Source, VideoData, VideoRecord
 from vadlit.errors import ConfigError, DataError
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bump whenever the generated pixels or labels change, so frame caches are rebuilt."""
 
 KINDS = ("object", "running", "loitering", "crossing")
@@ -68,9 +68,11 @@ _VEHICLE_PARTS = 6
 class SyntheticSource(Source):
     """Deterministic synthetic pedestrian videos with frame labels, kinds and pixel masks.
 
-    Training videos show normal walkers only; each test video adds 1-2 anomalous events whose
-    kinds cycle through `kinds` across test videos, so every kind appears once n_test >= len(kinds)
-    (with fewer test videos, second events fill the gaps where time allows).
+    Training videos show normal walkers only; each test video adds 1-2 anomalous events (about one
+    video in three holds two) whose kinds cycle through `kinds` across the test set (see
+    `_event_kinds`): every kind appears once n_test >= len(kinds) (with fewer test videos, second
+    events fill the gaps where time allows), and when n_test is a multiple of len(kinds) the kinds
+    have equally many events, give or take one (the default 24 test videos: 8 of each of the 4).
     """
 
     name = "synthetic"
@@ -81,7 +83,7 @@ class SyntheticSource(Source):
         image_size: int = 64,
         channels: int = 1,
         n_train: int = 8,
-        n_test: int = 6,
+        n_test: int = 24,
         frames: int = 120,
         kinds: Sequence[str] | str = KINDS,
         max_people: int = 4,
@@ -745,30 +747,43 @@ def _draw_event(rng: np.random.Generator, kind: str, config: _Config, layout: _L
     return _Event(kind, planned, person=p)
 
 
+def _event_kinds(index: int, n_test: int, kinds: Sequence[str]) -> list[str]:
+    """The kinds of the 1-2 events of test video `index`, a pure function of its place in the set.
+
+    Video i's first event has kind kinds[i % K], so every kind has a video once n_test >= K. The
+    videos of every third block of K consecutive videos (i // K % 3 == 2) hold a second event, of
+    kind kinds[(i + o) % K], its offset o rotating through 1..K-1 from one such block to the next:
+    each complete block adds one event of every kind (24 test videos, 4 kinds: 8 events each) and
+    varies which kinds share a video. With n_test < K, the second events are the kinds no first
+    event shows.
+    """
+    k = len(kinds)
+    planned = [kinds[index % k]]
+    block = index // k
+    if index + n_test < k:
+        planned.append(kinds[index + n_test])
+    elif block % 3 == 2:
+        offset = 1 + (block // 3) % (k - 1) if k > 1 else 0
+        planned.append(kinds[(index + offset) % k])
+    return planned
+
+
 def _plan_events(rng: np.random.Generator, config: _Config, layout: _Layout, index: int,
                  walkers: list[_Actor]) -> list[_Actor]:
-    """1-2 non-overlapping events after a normal stretch; kinds cycle across test videos.
+    """The planned events (`_event_kinds`) laid out after a normal stretch, apart from each other.
 
-    The first event of test video i has kind kinds[i % K]; the optional second one kinds[(i + n_test) % K],
-    which is forced when it is the only place that kind would appear (n_test < K).
+    When two events do not fit with the drawn normal lead-in and gap, those are squeezed; a second
+    event that still does not fit (a short video) is left out.
     """
-    n, kinds = config.frames, config.kinds
-    k = len(kinds)
-    first = kinds[index % k]
-    second = kinds[(index + config.n_test) % k]
-    if second == first and k > 1:
-        second = kinds[(index + 1) % k]
-    needed = index + config.n_test < k
-    events = [_draw_event(rng, first, config, layout)]
+    n = config.frames
+    events = [_draw_event(rng, kind, config, layout) for kind in _event_kinds(index, config.n_test, config.kinds)]
     lead = max(3, int(round(n * rng.uniform(0.08, 0.2))))
     gap = max(2, int(round(n * rng.uniform(0.05, 0.12))))
     tail = 2
-    if needed or rng.random() < 0.5:
-        extra = _draw_event(rng, second, config, layout)
-        if needed:  # squeeze the normal stretches rather than lose a kind from the data set
-            lead, gap = min(lead, max(3, int(round(n * 0.08)))), 2
-        if lead + events[0].duration + gap + extra.duration + tail <= n:
-            events.append(extra)
+    if len(events) == 2 and lead + events[0].duration + gap + events[1].duration + tail > n:
+        lead, gap = min(lead, max(3, int(round(n * 0.08)))), 2
+        if lead + events[0].duration + gap + events[1].duration + tail > n:
+            events = events[:1]
     # Spread the spare frames randomly before and between the events.
     slack = n - (lead + sum(e.duration for e in events) + gap * (len(events) - 1) + tail)
     if slack < 0:  # a slow runner in a short video: shorten the normal lead-in
