@@ -182,6 +182,32 @@ def test_event_plan_balances_kinds(n_test, k):
         assert counts == [8] * 4 and len({frozenset(p) for p in plans if len(p) == 2}) == 6
 
 
+def test_loitering_is_labelled_once_the_stop_is_visible(default_test):
+    """A stop is labelled from its LOITER_ONSET-th frame to its last: the first frames of a stop look
+    like walking in a short window, and a pause that short is normal."""
+    onset = synthetic.LOITER_ONSET
+    assert onset == 4
+    config = SyntheticSource().config
+    stops = 0
+    for index, video in enumerate(default_test):
+        events = synthetic._scene(config, "test", index)[3]
+        for actor in (a for a in events if a.kind == "loitering"):
+            pos = np.stack([actor.x, actor.y], axis=1)
+            still = np.r_[False, actor.alive[1:] & actor.alive[:-1] & (pos[1:] == pos[:-1]).all(axis=1)]
+            (first, last), = [(s, e) for kind, s, e in runs(["stop" if x else NORMAL for x in still])]
+            arrival, end = first - 1, last  # standing still on frames arrival..end-1
+            stops += 1
+            assert end - arrival - onset >= 10  # labelled frames
+            assert (video.labels[arrival:arrival + onset] == 0).all()
+            assert not video.masks[arrival:arrival + onset].any()
+            assert (video.labels[arrival + onset:end] == 1).all()
+            assert set(video.kinds[arrival + onset:end]) == {"loitering"}
+            assert video.masks[arrival + onset:end].any(axis=(1, 2)).all()
+            assert video.labels[arrival - 1] == 0 and (end == len(video.labels) or video.labels[end] == 0)
+            assert (end - arrival - onset) in [e - s for kind, s, e in runs(video.kinds) if kind == "loitering"]
+    assert stops >= 7
+
+
 def test_kinds_subset_and_single_string():
     source = SyntheticSource(seed=1, kinds="running", **SMALL)
     kinds = {k for video in load(source, "test") for k in video.kinds}

@@ -7,7 +7,9 @@ detector:
 - ``object``: a vehicle drives along the walkway (appearance: visible in any single frame);
 - ``running``: a pedestrian at 3-5x walking speed. The gait phase follows the distance travelled,
   so every single frame shows a normal walker's pose: only motion gives it away;
-- ``loitering``: a pedestrian walks in and stops, frozen in a pose walkers pass through (motion);
+- ``loitering``: a pedestrian walks in and stops, frozen in a pose walkers pass through (motion).
+  The stop is labelled only from its `LOITER_ONSET`-th frame on: until then it looks like walking
+  in a short window, and a pause that short is normal;
 - ``crossing``: a pedestrian walks across the walkway instead of along it (trajectory; while
   crossing they are seen from the front or back, which walkers along the path never show).
 
@@ -38,6 +40,15 @@ NORMAL_SPEED = 0.01
 
 RUN_FACTOR = (3.0, 5.0)
 """Running speed range, in multiples of the base walking speed."""
+
+LOITER_ONSET = 4
+"""Frames a pedestrian stands still before the stop counts as loitering (labels, kinds and masks).
+
+A walker covers 0.64 px/frame at 64 px, so in the first frames after stopping the person is where a
+walker would still nearly be: only after ~4 frames (~2.5 px a walker would have covered) does the
+stop show in a short causal window. Those first frames are labelled normal; a pause that short is
+not loitering. The labelled part of a stop lasts at least 10 frames.
+"""
 
 MIN_IMAGE_SIZE = 32
 MIN_FRAMES = 48
@@ -141,10 +152,7 @@ def _generate_video(config: _Config, split: str, index: int, transform=None) -> 
 
     Frames are drawn at the configured size already; `transform` (the cache's) is applied as given.
     """
-    rng = np.random.default_rng([config.seed, _SPLIT_IDS[split], index])
-    background, layout = _background(config.seed, config.image_size)
-    walkers = _normal_traffic(rng, config, layout)
-    events = _plan_events(rng, config, layout, index, walkers) if split == "test" else []
+    rng, background, walkers, events = _scene(config, split, index)
     rgb, masks = _render(background, walkers, events, config.frames)
     frames = _finish(rgb, config.channels, config.noise_std, rng)
     if transform is not None:
@@ -157,6 +165,15 @@ def _generate_video(config: _Config, split: str, index: int, transform=None) -> 
         for t in np.flatnonzero(actor.anomalous & labels.astype(bool)):
             kinds[t] = actor.kind
     return VideoData(frames, labels, kinds, masks)
+
+
+def _scene(config: _Config, split: str, index: int):
+    """The video's random stream (after planning), background, normal walkers and event actors."""
+    rng = np.random.default_rng([config.seed, _SPLIT_IDS[split], index])
+    background, layout = _background(config.seed, config.image_size)
+    walkers = _normal_traffic(rng, config, layout)
+    events = _plan_events(rng, config, layout, index, walkers) if split == "test" else []
+    return rng, background, walkers, events
 
 
 # ----------------------------------------------------------------------------------------------
@@ -715,8 +732,9 @@ def _normal_traffic(rng: np.random.Generator, config: _Config, layout: _Layout) 
 
 @dataclass
 class _Event:
-    """A planned anomalous event: its kind, how many frames its anomalous state lasts, and the
-    traits drawn for it (so the duration is known before the timeline is laid out)."""
+    """A planned anomalous event: its kind, how many frames its anomalous state lasts (for
+    loitering: the whole stop, its LOITER_ONSET unlabelled first frames included), and the traits
+    drawn for it (so the duration is known before the timeline is laid out)."""
 
     kind: str
     duration: int
@@ -726,8 +744,9 @@ class _Event:
 
 
 def _draw_event(rng: np.random.Generator, kind: str, config: _Config, layout: _Layout) -> _Event:
-    """Draw an event's traits; loitering/crossing/object last 15-35% of the video, a runner as long
-    as it takes to cross the view (its speed is fixed by the 3-5x rule)."""
+    """Draw an event's traits; loitering/crossing/object last 15-35% of the video (at least 10
+    frames; a loiterer stands still LOITER_ONSET frames longer), a runner as long as it takes to
+    cross the view (its speed is fixed by the 3-5x rule)."""
     n, s = config.frames, config.image_size
     planned = max(10, int(round(n * rng.uniform(0.15, 0.35))))
     if kind == "running":
@@ -740,6 +759,8 @@ def _draw_event(rng: np.random.Generator, kind: str, config: _Config, layout: _L
         speed = float(np.clip(travel / planned, 1.5 * s * NORMAL_SPEED, 8 * s * NORMAL_SPEED))
         return _Event(kind, int(math.ceil(travel / speed)) + 1, speed=speed, length=length)
     p = _person(rng, s)
+    if kind == "loitering":
+        return _Event(kind, LOITER_ONSET + planned, person=p)
     if kind == "crossing":  # at walking speed: long enough to cover 12% of the view, short
         # enough to stay within the path band
         planned = max(planned, int(math.ceil(0.12 * s / p.speed)))
@@ -826,7 +847,7 @@ def _turn_anomalous(rng: np.random.Generator, walker: _Actor, event: _Event, t: 
         run = event.person.speed
         segments.append(_Segment(int(math.ceil(abs(x_exit - x_t) / run)) + 1, direction * run, 0.0, True))
     elif event.kind == "loitering":
-        segments += [_Segment(event.duration, 0.0, 0.0, True),
+        segments += [_Segment(event.duration - 1, 0.0, 0.0),
                      _Segment(int(math.ceil(abs(x_exit - x_t) / speed)) + 1, vx, 0.0)]
     else:  # crossing: turn across the path band, then walk on along it
         room_down, room_up = layout.path_bottom - y_t, y_t - layout.path_top
@@ -836,6 +857,8 @@ def _turn_anomalous(rng: np.random.Generator, walker: _Actor, event: _Event, t: 
                      _Segment(int(math.ceil(abs(x_exit - x_t) / speed)) + 1, vx, 0.0)]
     actor = _actor("person", walker.size, walker.colours, n, first, float(walker.x[first]), float(walker.y[first]),
                    segments, stride, float(walker.phase[first]), kind=event.kind)
+    if event.kind == "loitering":
+        _label_stop(actor, t, event.duration)
     if event.kind == "running":
         actor.anomalous &= (actor.x >= 0) & (actor.x < s)  # labelled while its centre is in view
         gone = _visible_span(actor)[1]
@@ -844,9 +867,20 @@ def _turn_anomalous(rng: np.random.Generator, walker: _Actor, event: _Event, t: 
     return actor
 
 
+def _label_stop(actor: _Actor, arrival: int, duration: int) -> None:
+    """Mark a loiterer anomalous from the LOITER_ONSET-th frame of its stop to its last.
+
+    The stop segment lasts `duration` - 1 frames of zero velocity, so the actor stands on the spot
+    it reached at frame `arrival` for `duration` frames: arrival .. arrival + duration - 1.
+    """
+    actor.anomalous[:] = False
+    actor.anomalous[max(arrival + LOITER_ONSET, 0):max(arrival + duration, 0)] = True
+
+
 def _event_actor(rng: np.random.Generator, event: _Event, start: int, config: _Config, layout: _Layout,
                  walkers: list[_Actor]) -> _Actor:
-    """The actor of `event`, in its anomalous state from frame `start` on.
+    """The actor of `event`, in its anomalous state from frame `start` on (a loiterer stops at
+    `start` and is labelled from LOITER_ONSET frames later, see `_label_stop`).
 
     People events are a walker of the normal traffic turning anomalous (see `_turn_anomalous`); only
     when no walker is in view does a new pedestrian walk in to do it.
@@ -883,12 +917,14 @@ def _event_actor(rng: np.random.Generator, event: _Event, start: int, config: _C
         y0 = rng.uniform(*band)
         walk_out = int(math.ceil(abs(x_exit - x_event) / p.speed)) + 1
         segments = [_Segment(walk_in, direction * speed_in, 0.0),
-                    _Segment(event.duration, 0.0, 0.0, True),
+                    _Segment(event.duration - 1, 0.0, 0.0),
                     _Segment(walk_out, direction * p.speed, 0.0)]
         # Stop with both feet together (phase 0 or 1/2), a pose every walker passes through.
         phase0 = (-(walk_in * speed_in) / p.stride + 0.5 * rng.integers(2)) % 1.0
-        return _actor("person", p.height, p.colours, n, start - walk_in, x0, y0, segments,
-                      p.stride, phase0, kind="loitering")
+        actor = _actor("person", p.height, p.colours, n, start - walk_in, x0, y0, segments,
+                       p.stride, phase0, kind="loitering")
+        _label_stop(actor, start, event.duration)
+        return actor
     # crossing: walk in along the path, turn and cross the band, turn back and walk out.
     rise = event.duration * p.speed
     down = rng.random() < 0.5
