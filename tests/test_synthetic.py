@@ -208,6 +208,24 @@ def test_loitering_is_labelled_once_the_stop_is_visible(default_test):
     assert stops >= 7
 
 
+def test_vertical_motion_is_sub_pixel():
+    """A pedestrian walking down the view at 0.64 px/frame glides: its rendered centroid moves by
+    about that much every frame, not by whole-pixel jumps (0 or 1) as with rounded rows."""
+    n, speed = 16, 0.64
+    background = np.full((32, 32, 3), 200.0, np.float32)
+    colours = np.zeros((7, 3), np.float32)  # black on light grey
+    actor = synthetic._actor("person", 12, colours, n, 0, 16.3, 14.1, [synthetic._Segment(n, 0.0, speed, True)],
+                             stride=1e9)  # one pose throughout: only the position changes
+    frames, masks = synthetic._render(background, [], [actor], n)
+    weight = (background - frames).sum(axis=-1)
+    ys = np.arange(32)[None, :, None]
+    cy = (weight * ys).sum(axis=(1, 2)) / weight.sum(axis=(1, 2))
+    steps = np.diff(cy)
+    assert np.abs(steps - speed).max() < 0.3, steps
+    assert abs(cy[-1] - cy[0] - (n - 1) * speed) < 0.5
+    np.testing.assert_allclose(weight.sum(axis=(1, 2)), weight[0].sum(), rtol=0.03)  # the same sprite
+
+
 def test_kinds_subset_and_single_string():
     source = SyntheticSource(seed=1, kinds="running", **SMALL)
     kinds = {k for video in load(source, "test") for k in video.kinds}

@@ -59,7 +59,10 @@ _SPLIT_IDS = {"train": 0, "test": 1}
 _BACKGROUND_STREAM = 1000  # rng key [seed, 1000] for the scene; videos use [seed, 0|1, index]
 _SS = 4  # supersampling factor of sprite stamps (anti-aliased edges)
 _PHASE_BINS = 16  # gait poses per cycle
-_SUBPIX = 4  # horizontal sub-pixel positions per stamp, so slow walkers glide instead of jumping
+_SUBPIX = 4  # sub-pixel positions per stamp and axis, so slow movers glide instead of jumping
+_SHIFT = _SS // _SUBPIX  # subsamples per sub-pixel step: a sub-pixel offset shifts the subsample grid
+_MARGIN = (_SUBPIX - 1) * _SHIFT  # extra subsample rows/columns drawn above and left of a stamp
+assert _SS % _SUBPIX == 0
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 # Views of a person: side view while walking horizontally, front/back while walking down/up.
@@ -396,7 +399,8 @@ def _draw_planter(img, cx, base, s):
 class _Stamp:
     """Per-part coverage (P, h, w) as counts of covered subsamples out of _SS**2 (uint8 keeps the
     stamp cache small; parts are exclusive, so they sum to <= _SS**2) and the offset from the
-    stamp's top-left corner to the actor's anchor pixel (feet / wheels centre)."""
+    stamp's top-left corner to the actor's anchor pixel (feet / wheels centre), the pixel that
+    holds the actor's (x, y) position."""
 
     coverage: np.ndarray
     anchor_row: int
@@ -404,16 +408,27 @@ class _Stamp:
 
 
 def _grid(hs: int, ws: int, ax: float, ay: float) -> tuple[np.ndarray, np.ndarray]:
-    """Supersampled sample coordinates (x, y) in pixels relative to the anchor point."""
-    v = (np.arange(hs * _SS, dtype=np.float32) + 0.5) / _SS - ay
-    u = (np.arange(ws * _SS, dtype=np.float32) + 0.5) / _SS - ax
+    """Supersampled sample coordinates (x, y) in pixels relative to the anchor point, for an
+    (hs, ws) pixel stamp plus _MARGIN subsamples above and to the left (see `_coverage`)."""
+    v = (np.arange(-_MARGIN, hs * _SS, dtype=np.float32) + 0.5) / _SS - ay
+    u = (np.arange(-_MARGIN, ws * _SS, dtype=np.float32) + 0.5) / _SS - ax
     return u[None, :], v[:, None]
 
 
-def _coverage(labels: np.ndarray, parts: int, hs: int, ws: int) -> np.ndarray:
-    """Box-filter the supersampled part-label image into per-part pixel coverage counts."""
-    onehot = labels[None] == np.arange(parts, dtype=labels.dtype)[:, None, None]
-    cov = onehot.reshape(parts, hs, _SS, ws, _SS).sum(axis=(2, 4), dtype=np.uint8)
+def _coverage(labels: np.ndarray, parts: int, hs: int, ws: int, subpix: int, subpix_y: int) -> np.ndarray:
+    """Box-filter the supersampled part-label image into per-part pixel coverage counts (P, hs, ws),
+    with the shape moved `subpix` and `subpix_y` sub-pixel steps right and down.
+
+    A sub-pixel step is a whole number of subsamples, so moving the shape is cropping the label
+    image drawn with a margin (`_grid`): one drawing serves all _SUBPIX**2 offsets, the same
+    samples as drawing each offset anew.
+    """
+    r0, c0 = _MARGIN - subpix_y * _SHIFT, _MARGIN - subpix * _SHIFT
+    lab = labels[r0:r0 + hs * _SS, c0:c0 + ws * _SS]
+    pixel = (np.arange(hs * _SS)[:, None] // _SS) * ws + np.arange(ws * _SS)[None, :] // _SS
+    drawn = lab >= 0
+    counts = np.bincount(lab[drawn].astype(np.intp) * (hs * ws) + pixel[drawn], minlength=parts * hs * ws)
+    cov = counts.reshape(parts, hs, ws).astype(np.uint8)
     cov.flags.writeable = False
     return cov
 
@@ -434,9 +449,25 @@ def _ellipse(u, v, cx, cy, a, b):
     return ((u - cx) / a) ** 2 + ((v - cy) / b) ** 2 <= 1
 
 
-@functools.lru_cache(maxsize=2048)
-def _person_stamp(height: int, phase_bin: int, view: int, facing: int, subpix: int) -> _Stamp:
-    """A pedestrian `height` px tall at gait phase `phase_bin`/_PHASE_BINS.
+def _person_size(height: int) -> tuple[int, int]:
+    """Stamp rows and columns for a pedestrian `height` px tall (a spare row below the anchor row:
+    the shoes reach under the feet line, which sub-pixel offsets move down by up to 3/4 px)."""
+    return height + 3, int(math.ceil(0.7 * height)) + 2
+
+
+@functools.lru_cache(maxsize=2048)  # stamps are cheap to crop again from a cached shape
+def _person_stamp(height: int, phase_bin: int, view: int, facing: int, subpix: int, subpix_y: int) -> _Stamp:
+    """A pedestrian's stamp, its feet `subpix` and `subpix_y` quarters of a pixel right of and
+    below the anchor pixel's top-left corner (see `_person_shape`)."""
+    hs, ws = _person_size(height)
+    labels = _person_shape(height, phase_bin, view, facing)
+    return _Stamp(_coverage(labels, _PERSON_PARTS, hs, ws, subpix, subpix_y), height + 1, ws // 2)
+
+
+@functools.lru_cache(maxsize=512)
+def _person_shape(height: int, phase_bin: int, view: int, facing: int) -> np.ndarray:
+    """The supersampled part labels (-1: empty) of a pedestrian `height` px tall at gait phase
+    `phase_bin`/_PHASE_BINS, with the margin `_coverage` crops sub-pixel offsets from.
 
     Side view: the legs swing by +-A*sin(phase) around the hip, the arms swing opposite, and the
     hip drops as the legs spread so the feet stay on the ground (a natural bob). Front/back view:
@@ -444,12 +475,11 @@ def _person_stamp(height: int, phase_bin: int, view: int, facing: int, subpix: i
     makes a runner indistinguishable from a walker in any single frame.
     """
     h = float(height)
-    hs, ws = height + 2, int(math.ceil(0.7 * h)) + 2
-    ay, ax = hs - 1, ws // 2 + subpix / _SUBPIX
-    u, v = _grid(hs, ws, ax, ay)
+    hs, ws = _person_size(height)
+    u, v = _grid(hs, ws, ws // 2, height + 1)
     u = u * facing  # draw facing +x, mirror for walkers going left
     phi = 2 * math.pi * phase_bin / _PHASE_BINS
-    lab = np.full((hs * _SS, ws * _SS), -1, dtype=np.int8)
+    lab = np.full((v.shape[0], u.shape[1]), -1, dtype=np.int8)
 
     def paint(mask, part):
         lab[np.broadcast_to(mask, lab.shape)] = part
@@ -494,20 +524,35 @@ def _person_stamp(height: int, phase_bin: int, view: int, facing: int, subpix: i
         paint(head, _SKIN)
         hair_line = head_y - 0.04 * h if view == _FRONT else head_y + 0.05 * h
         paint(head & (v < hair_line), _HAIR)
-    return _Stamp(_coverage(lab, _PERSON_PARTS, hs, ws), ay, ws // 2)
+    lab.flags.writeable = False
+    return lab
 
 
-@functools.lru_cache(maxsize=256)
-def _vehicle_stamp(length: int, style: int, facing: int, subpix: int) -> _Stamp:
-    """A side view of a car (style 0) or a van (style 1): a box body with windows and wheels."""
+def _vehicle_size(length: int, style: int) -> tuple[int, int]:
+    """Stamp rows and columns for a vehicle `length` px long."""
+    return int(math.ceil(length * (0.42 if style == 0 else 0.55))) + 2, length + 2
+
+
+@functools.lru_cache(maxsize=512)
+def _vehicle_stamp(length: int, style: int, facing: int, subpix: int, subpix_y: int) -> _Stamp:
+    """A vehicle's stamp, its anchor (wheels' ground line, centre) `subpix` and `subpix_y` quarters
+    of a pixel right of and below the anchor pixel's top-left corner (see `_vehicle_shape`)."""
+    hs, ws = _vehicle_size(length, style)
+    labels = _vehicle_shape(length, style, facing)
+    return _Stamp(_coverage(labels, _VEHICLE_PARTS, hs, ws, subpix, subpix_y), hs - 1, ws // 2)
+
+
+@functools.lru_cache(maxsize=64)
+def _vehicle_shape(length: int, style: int, facing: int) -> np.ndarray:
+    """The supersampled part labels (-1: empty) of a side view of a car (style 0) or a van
+    (style 1): a box body with windows and wheels, with the margin `_coverage` crops offsets from."""
     L = float(length)
     H = L * (0.42 if style == 0 else 0.55)
-    hs, ws = int(math.ceil(H)) + 2, length + 2
-    ay, ax = hs - 1, ws // 2 + subpix / _SUBPIX
-    u, v = _grid(hs, ws, ax, ay)
+    hs, ws = _vehicle_size(length, style)
+    u, v = _grid(hs, ws, ws // 2, hs - 1)
     u = u * facing / L + 0.5  # 0 = rear, 1 = front
     v = v / H + 1.0  # 0 = roof, 1 = ground
-    lab = np.full((hs * _SS, ws * _SS), -1, dtype=np.int8)
+    lab = np.full((v.shape[0], u.shape[1]), -1, dtype=np.int8)
     wheel_r = 0.19 if style == 0 else 0.15  # in units of H
     aspect = H / L
 
@@ -535,7 +580,8 @@ def _vehicle_stamp(length: int, style: int, facing: int, subpix: int) -> _Stamp:
         wheel = ((u - wx) / r_u) ** 2 + ((v - (1 - wheel_r)) / wheel_r) ** 2
         paint(wheel <= 1, _TYRE)
         paint(wheel <= 0.2, _HUB)
-    return _Stamp(_coverage(lab, _VEHICLE_PARTS, hs, ws), ay, ws // 2)
+    lab.flags.writeable = False
+    return lab
 
 
 def _person_colours(rng: np.random.Generator) -> np.ndarray:
@@ -597,12 +643,15 @@ class _Actor:
     kind: str = NORMAL
 
     def stamp(self, t: int) -> _Stamp:
-        x = float(self.x[t])
+        """The sprite at frame t; the fractional parts of x and y pick its sub-pixel offsets, and
+        `_paste` places it at (floor(x), floor(y))."""
+        x, y = float(self.x[t]), float(self.y[t])
         subpix = min(int((x - math.floor(x)) * _SUBPIX), _SUBPIX - 1)
+        subpix_y = min(int((y - math.floor(y)) * _SUBPIX), _SUBPIX - 1)
         if self.body == "vehicle":
-            return _vehicle_stamp(self.size, self.style, int(self.facing[t]), subpix)
+            return _vehicle_stamp(self.size, self.style, int(self.facing[t]), subpix, subpix_y)
         phase_bin = int(round(self.phase[t] * _PHASE_BINS)) % _PHASE_BINS
-        return _person_stamp(self.size, phase_bin, int(self.view[t]), int(self.facing[t]), subpix)
+        return _person_stamp(self.size, phase_bin, int(self.view[t]), int(self.facing[t]), subpix, subpix_y)
 
 
 @dataclass
@@ -943,11 +992,12 @@ def _event_actor(rng: np.random.Generator, event: _Event, start: int, config: _C
 
 def _paste(frame: np.ndarray, stamp: _Stamp, colours: np.ndarray, x: float, y: float,
            mask: np.ndarray | None = None) -> None:
-    """Alpha-composite `stamp` into `frame` (H, W, 3) with its anchor at (x, y); clipped at the
-    borders. Pixels at least half covered are added to `mask` when given."""
+    """Alpha-composite `stamp` into `frame` (H, W, 3) with its anchor pixel at (floor(x), floor(y))
+    (the stamp holds the sub-pixel rest); clipped at the borders. Pixels at least half covered are
+    added to `mask` when given."""
     cov = stamp.coverage
     _, hs, ws = cov.shape
-    top = int(round(y)) - stamp.anchor_row
+    top = int(math.floor(y)) - stamp.anchor_row
     left = int(math.floor(x)) - stamp.anchor_col
     height, width = frame.shape[:2]
     y0, y1 = max(top, 0), min(top + hs, height)
