@@ -30,8 +30,10 @@ def test_runs_end_to_end(heads, objective):
     x = clip()
     out = model.generate(x, return_attention=True)
     assert isinstance(out, GeneratorOutput)
-    for t in (out.x_hat, out.high, out.low, out.high_hat, out.low_hat):
+    for t in (out.high, out.low):
         assert t.shape == x.shape
+    for t in (out.x_hat, out.high_hat, out.low_hat):  # only the judged frames are decoded
+        assert t.shape == model.targets(x).shape
     assert torch.allclose(out.x_hat, out.high_hat + out.low_hat)
     if heads == 0:
         assert out.attention is None
@@ -52,7 +54,7 @@ def test_runs_end_to_end(heads, objective):
     t_prime = T if objective == "reconstruct" else 1
     assert scores.shape == (B, t_prime) and torch.isfinite(scores).all() and (scores >= 0).all()
 
-    rec = (model.targets(x) - model.targets(out.x_hat)).abs().mean()
+    rec = (model.targets(x) - out.x_hat).abs().mean()
     loss = rec + logits_fake.mean() - logits_real.mean() + (f_real - f_fake).pow(2).mean()
     loss.backward()
     for name, p in model.named_parameters():
@@ -104,24 +106,37 @@ def test_predict_never_sees_the_last_frame(heads, train):
     with torch.no_grad():
         base = model.generate(x)
         assert torch.equal(model.generate(changed_last).x_hat, base.x_hat)
-        assert not torch.allclose(model.generate(changed_earlier).x_hat, base.x_hat)
-    # the generator input repeats frame T-2 in the last slot
-    assert torch.equal(base.high[:, -1], base.high[:, -2]) and torch.equal(base.low[:, -1], base.low[:, -2])
+        # the earlier frames reach the hidden slot through attention only: not at all in the baseline
+        # (in training mode BatchNorm's batch statistics mix every frame of the batch)
+        unchanged = torch.allclose(model.generate(changed_earlier).x_hat, base.x_hat)
+        assert not unchanged if heads else unchanged or train
+    # the generator input blanks the last slot (and its features are the mask token anyway)
+    assert not base.high[:, -1].any() and not base.low[:, -1].any()
+    assert model.generator.mask_frame is not None
 
 
-@pytest.mark.parametrize("heads", [0, 4])
-def test_attention_is_the_only_path_between_frames(heads):
-    model = tiny(heads).eval()  # eval: BatchNorm does not mix frames either
+@pytest.mark.parametrize("temporal_levels", ["all", "bottleneck"])
+@pytest.mark.parametrize("objective", OBJECTIVES)
+@pytest.mark.parametrize("heads", [0, 1, 4])
+def test_attention_is_the_only_path_between_frames(heads, objective, temporal_levels):
+    """The baseline's networks have no temporal path: the last frame's generated image, its
+    generator features and its discriminator features do not change when an earlier frame of the
+    clip changes; with attention all of them do."""
+    model = tiny(heads, objective, temporal_levels=temporal_levels).eval()  # eval: BatchNorm mixes no frames
     x = clip()
-    changed_first = x.clone()
-    changed_first[:, 0] = torch.rand_like(x[:, 0]) * 2 - 1
+    changed = x.clone()
+    changed[:, 0] = torch.rand_like(x[:, 0]) * 2 - 1
     with torch.no_grad():
-        last = model.generate(x).x_hat[:, -1]
-        last_after = model.generate(changed_first).x_hat[:, -1]
+        a, b = model.generate(x), model.generate(changed)
+        pairs = [(a.x_hat[:, -1], b.x_hat[:, -1]), (model.discriminate(x)[1][:, -1], model.discriminate(changed)[1][:, -1])]
+        pairs += [(fa[:, -1], fb[:, -1]) for fa, fb in zip(a.features, b.features)]
+    same = [torch.allclose(u, v, atol=1e-6) for u, v in pairs]
     if heads == 0:
-        assert torch.allclose(last, last_after, atol=1e-6)
+        assert all(same)
     else:
-        assert not torch.allclose(last, last_after, atol=1e-6)
+        # image, D features and the bottleneck always; every level when attention is on every level
+        must_differ = same if temporal_levels == "all" else same[:2] + same[-1:]
+        assert not any(must_differ)
 
 
 def test_targets_and_fake_clip():
@@ -136,23 +151,36 @@ def test_targets_and_fake_clip():
 
 
 @pytest.mark.parametrize("objective", OBJECTIVES)
-def test_score_terms(objective):
+def test_evidence_terms(objective):
     model = tiny(2, objective).eval()
     x = clip()
     with torch.no_grad():
         out = model.generate(x)
-        rec = (model.targets(x) - model.targets(out.x_hat)).pow(2).mean(dim=(2, 3, 4))
+        rec = (model.targets(x) - out.x_hat).pow(2).mean(dim=2)
         f_real = model.discriminate(x)[1]
         f_fake = model.discriminate(model.fake_clip(x, out.x_hat))[1]
-        feat = (model.targets(f_real) - model.targets(f_fake)).pow(2).mean(dim=(2, 3, 4))
-        assert torch.allclose(model.score(x, out, 1.0), rec, atol=1e-6)
-        assert torch.allclose(model.score(x, out, 0.0), feat, atol=1e-6)
-        assert torch.allclose(model.score(x, out, 0.3), 0.3 * rec + 0.7 * feat, atol=1e-6)
+        feat = (model.targets(f_real) - model.targets(f_fake)).pow(2).mean(dim=2)
+        feat = torch.nn.functional.interpolate(feat, size=(S, S), mode="bilinear", align_corners=False)
+        assert torch.allclose(model.evidence(x, out, 1.0, 0).error, rec, atol=1e-6)
+        assert torch.allclose(model.evidence(x, out, 0.0, 0).error, feat, atol=1e-6)
+        assert torch.allclose(model.evidence(x, out, 0.3, 0).error, 0.3 * rec + 0.7 * feat, atol=1e-6)
+        assert torch.allclose(model.score(x, out, 0.3), (0.3 * rec + 0.7 * feat).mean(dim=(2, 3)), atol=1e-6)
+        # the memory sees the judged frames' attention-mixed features of the chosen level
+        assert torch.equal(model.evidence(x, out, 0.5, 1).features, model.targets(out.features[1]))
         # a perfect reconstruction scores zero
-        perfect = GeneratorOutput(x, out.high, out.low, out.high_hat, out.low_hat)
+        perfect = GeneratorOutput(model.targets(x), out.high, out.low, out.high_hat, out.low_hat, features=out.features)
         assert torch.allclose(model.score(x, perfect, 0.5), torch.zeros(()), atol=1e-6)
     with pytest.raises(ConfigError, match="lam"):
         model.score(x, out, 1.5)
+
+
+def test_fake_encoding_reuses_the_real_history():
+    model = tiny(4, "predict").eval()
+    x, x_hat = clip(1), clip(2)[:, -1:]
+    with torch.no_grad():
+        real = model.discriminator.encode(x)
+        assert torch.allclose(model.fake_encoding(real, x_hat), model.discriminator.encode(model.fake_clip(x, x_hat)),
+                              atol=1e-6)
 
 
 def test_bf16_autocast_on_cpu():

@@ -91,9 +91,12 @@ class Discriminator(nn.Module):
         self.classifier = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(nz, 1, self.feature_size))
         self.memory_format = torch.contiguous_format  # the model sets channels_last
 
-    def forward(
-        self, x: torch.Tensor, return_attention: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-frame features before any temporal mixing: (B, T, C, H, W) -> (B, T, nz, h, w).
+
+        Separate from ``judge`` so that a clip differing from another in one frame (predict's fake
+        clip: real history + one generated frame) encodes only that frame again.
+        """
         if x.ndim != 5 or x.shape[2] != self.in_channels or tuple(x.shape[-2:]) != self.image_size:
             raise ValueError(
                 f"Discriminator expects (B, T, {self.in_channels}, {self.image_size[0]}, {self.image_size[1]}), "
@@ -101,10 +104,21 @@ class Discriminator(nn.Module):
             )
         batch = x.shape[0]
         features = self.encoder(x.flatten(0, 1).contiguous(memory_format=self.memory_format))
-        features = rearrange(features, "(b t) c h w -> b t c h w", b=batch)
+        return rearrange(features, "(b t) c h w -> b t c h w", b=batch)
+
+    def judge(
+        self, features: torch.Tensor, return_attention: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Encoded frames -> (logits (B, T), attention-mixed features (B, T, nz, h, w), attn | None)."""
+        batch = features.shape[0]
         if return_attention:
             features, attn = self.attention(features, return_weights=True)
         else:
             features, attn = self.attention(features), None
         logits = self.classifier(features.flatten(0, 1)).view(batch, -1)
         return logits, features, attn
+
+    def forward(
+        self, x: torch.Tensor, return_attention: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        return self.judge(self.encode(x), return_attention=return_attention)

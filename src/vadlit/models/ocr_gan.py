@@ -8,10 +8,11 @@ is plain torch: the training loop (losses, optimisers) lives elsewhere and only 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
@@ -32,10 +33,12 @@ OBJECTIVES = ("reconstruct", "predict")
 
 @dataclass
 class GeneratorOutput:
-    """Everything ``generate`` computes; tensors are (B, T, C, H, W).
+    """Everything ``generate`` computes.
 
-    high/low: the frequency bands of the generator *input* (for predict, the clip with its last frame
-    hidden). attention: bottleneck weights (B, hb*wb, heads, T, T), or None.
+    x_hat, high_hat, low_hat: (B, T', C, H, W), the target frames only (T' = T for reconstruct, 1
+    for predict). high/low: (B, T, C, H, W), the frequency bands of the generator *input* (for
+    predict, the clip with its last frame blanked). attention: bottleneck weights (B, hb*wb, heads,
+    T, T), or None. features: the generator's attention-mixed features per encoder level.
     """
 
     x_hat: torch.Tensor
@@ -44,6 +47,16 @@ class GeneratorOutput:
     high_hat: torch.Tensor
     low_hat: torch.Tensor
     attention: torch.Tensor | None = None
+    features: list[torch.Tensor] = field(default_factory=list)
+
+
+@dataclass
+class Evidence:
+    """What the score of each target frame is made of: an error map (B, T', H, W) and the
+    attention-mixed features (B, T', C, h, w) that the one-class memory judges."""
+
+    error: torch.Tensor
+    features: torch.Tensor
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -77,6 +90,7 @@ class OCRGANVideo(nn.Module):
         cs_reduction: int = 4,
         attn_dropout: float = 0.0,
         channels_last: bool = False,
+        temporal_levels: str = "all",
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -114,7 +128,9 @@ class OCRGANVideo(nn.Module):
         self.objective = objective
         self.decompose = OmniFrequency()
         self.generator = TwoStreamGenerator(
-            in_channels, base_channels, depth, heads, clip_len, cs_reduction=cs_reduction, attn_dropout=attn_dropout
+            in_channels, base_channels, depth, heads, clip_len, cs_reduction=cs_reduction, attn_dropout=attn_dropout,
+            temporal_levels=temporal_levels,
+            mask_frame=(in_channels, *self.image_size) if objective == "predict" else None,
         )
         self.discriminator = Discriminator(
             in_channels, self.image_size, d_base_channels, nz, heads, clip_len, attn_dropout=attn_dropout
@@ -122,7 +138,7 @@ class OCRGANVideo(nn.Module):
         self.apply(dcgan_init)
         # channels_last: convolutions in NHWC layout (faster on tensor-core GPUs); results are unchanged
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.discriminator.memory_format = self.memory_format
+        self.discriminator.memory_format = self.generator.memory_format = self.memory_format
         if channels_last:
             self.to(memory_format=torch.channels_last)
 
@@ -138,16 +154,24 @@ class OCRGANVideo(nn.Module):
         return t[:, self.target_frames]
 
     def generator_input(self, x: torch.Tensor) -> torch.Tensor:
-        """The clip the generator sees: x itself, or for predict x with slot T-1 overwritten by x[:, T-2]."""
+        """The clip the generator sees: x itself, or for predict x with slot T-1 blanked (the generator
+        replaces that slot's bands by its mask frame anyway, so nothing of the frame can leak)."""
         if self.objective == "reconstruct":
             return x
-        return torch.cat([x[:, :-1], x[:, -2:-1]], dim=1)
+        return torch.cat([x[:, :-1], torch.zeros_like(x[:, -1:])], dim=1)
 
     def fake_clip(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
         """The clip the discriminator judges as fake: x_hat, or real history + the generated last frame."""
         if self.objective == "reconstruct":
             return x_hat
         return torch.cat([x[:, :-1], x_hat[:, -1:]], dim=1)
+
+    def fake_encoding(self, real: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """``discriminator.encode(fake_clip(x, x_hat))`` reusing ``real = discriminator.encode(x)``:
+        for predict only the generated frame is encoded (the encoder is per frame)."""
+        if self.objective == "reconstruct":
+            return self.discriminator.encode(x_hat)
+        return torch.cat([real[:, :-1], self.discriminator.encode(x_hat[:, -1:])], dim=1)
 
     # --- forward passes ------------------------------------------------------------------------
 
@@ -163,23 +187,25 @@ class OCRGANVideo(nn.Module):
             )
 
     def generate(self, x: torch.Tensor, return_attention: bool = False) -> GeneratorOutput:
-        """x: (B, T, C, H, W) in [-1, 1] -> GeneratorOutput with every tensor (B, T, C, H, W)."""
+        """x: (B, T, C, H, W) in [-1, 1] -> GeneratorOutput; only the target frames are decoded."""
         self._check_clip(x)
         batch = x.shape[0]
         flat = self.generator_input(x).flatten(0, 1).contiguous(memory_format=self.memory_format)
         high, low = self.decompose(flat)
-        high_hat, low_hat, attn = self.generator(high, low, batch, return_attention=return_attention)
+        g = self.generator(high, low, batch, return_attention=return_attention,
+                           last_only=self.objective == "predict")
 
         def clips(t: torch.Tensor) -> torch.Tensor:
             return rearrange(t, "(b t) c h w -> b t c h w", b=batch)
 
         return GeneratorOutput(
-            x_hat=clips(high_hat + low_hat),
+            x_hat=clips(g.high_hat + g.low_hat),
             high=clips(high),
             low=clips(low),
-            high_hat=clips(high_hat),
-            low_hat=clips(low_hat),
-            attention=attn,
+            high_hat=clips(g.high_hat),
+            low_hat=clips(g.low_hat),
+            attention=g.attention,
+            features=g.features,
         )
 
     def discriminate(
@@ -191,24 +217,33 @@ class OCRGANVideo(nn.Module):
     def forward(self, x: torch.Tensor) -> GeneratorOutput:
         return self.generate(x)
 
-    # --- anomaly score -------------------------------------------------------------------------
+    # --- what a frame's anomaly score is made of ------------------------------------------------
 
-    def score(self, x: torch.Tensor, out: GeneratorOutput, lam: float) -> torch.Tensor:
-        """(B, T') per target frame: ``lam * rec_mse + (1 - lam) * feature_mse``; higher = more anomalous.
+    def evidence(self, x: torch.Tensor, out: GeneratorOutput, lam: float, memory_level: int) -> Evidence:
+        """The per-position quantities a target frame's score is made of (float32, autocast off).
 
-        rec_mse is over (C, H, W) of x vs x_hat; feature_mse over (nz, h, w) of the discriminator
-        features of the real clip vs ``fake_clip``. Computed in float32 with autocast off.
+        error (B, T', H, W): ``lam * mean_c (x - x_hat)^2 + (1 - lam) * mean_nz (f(x) - f(x_hat))^2``,
+        the second term (the discriminator's attention-mixed features of the real vs the fake clip)
+        upsampled to the frame. features (B, T', C, h, w): the generator's attention-mixed features
+        of level ``memory_level`` for the one-class memory; for predict they come from the other
+        frames only, so how normal they are says how normal the clip's motion is.
         """
         if not 0.0 <= lam <= 1.0:
             raise ConfigError(f"model.score_lambda={lam}: expected a weight in [0, 1]")
         dtype = next(self.discriminator.parameters()).dtype
         with torch.autocast(device_type=x.device.type, enabled=False):
-            fake = self.fake_clip(x, out.x_hat)
-            _, f_real, _ = self.discriminator(x.to(dtype))
-            _, f_fake, _ = self.discriminator(fake.to(dtype))
-            rec = (self.targets(x).float() - self.targets(out.x_hat).float()).pow(2).mean(dim=(2, 3, 4))
-            feat = (self.targets(f_real).float() - self.targets(f_fake).float()).pow(2).mean(dim=(2, 3, 4))
-        return lam * rec + (1.0 - lam) * feat
+            real = self.discriminator.encode(x.to(dtype))
+            _, f_real, _ = self.discriminator.judge(real)
+            _, f_fake, _ = self.discriminator.judge(self.fake_encoding(real, out.x_hat.to(dtype)))
+            rec = (self.targets(x).float() - out.x_hat.float()).pow(2).mean(dim=2)
+            feat = (self.targets(f_real).float() - self.targets(f_fake).float()).pow(2).mean(dim=2)
+            feat = F.interpolate(feat, size=rec.shape[-2:], mode="bilinear", align_corners=False)
+            features = self.targets(out.features[memory_level]).float()
+        return Evidence(lam * rec + (1.0 - lam) * feat, features)
+
+    def score(self, x: torch.Tensor, out: GeneratorOutput, lam: float) -> torch.Tensor:
+        """(B, T') the plain, uncalibrated score: the mean of the error map (see ``evidence``)."""
+        return self.evidence(x, out, lam, -1).error.mean(dim=(2, 3))
 
     def parameter_counts(self) -> dict[str, int]:
         """Parameter counts: generator, discriminator and total (the fixed decomposition has none)."""
