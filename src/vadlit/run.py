@@ -29,7 +29,7 @@ from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.outputs import write_json, write_scores_csv
 from vadlit.evaluation.postprocess import ScoreOptions, options_record
 from vadlit.evaluation.trivial import run_baselines
-from vadlit.models.checkpoint import read_checkpoint
+from vadlit.models.checkpoint import read_checkpoint, store_reference
 from vadlit.models.module import VideoAnomalyModule
 from vadlit.run_info import now, start_record, trainer_record
 
@@ -235,6 +235,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         # the selected checkpoint, also without running pickled code
         trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path if cfg.get("train", True) else None,
                      weights_only=True)
+        if cfg.get("train", True) and is_rank_zero():
+            _store_reference(ckpt_path, last, model)
         checkpoint = _checkpoint_record(next((c for c in callbacks if isinstance(c, ModelCheckpoint)), None), ckpt_path, cfg)
         metrics = _write_results(out_dir, cfg, model, datamodule, checkpoint)
         _log_hparams(trainer, _hparams(cfg, model), metrics)
@@ -243,6 +245,16 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     info.update(end=now(), status="finished")
     write_json(out_dir / "run_info.json", info)
     return metrics
+
+
+def _store_reference(tested: str, last: Path, model: VideoAnomalyModule) -> None:
+    """The score's reference fitted for the tested weights goes into their checkpoint, and into
+    ``last.ckpt`` when that holds the same weights (the same optimizer step)."""
+    store_reference(tested, model)
+    if last.is_file() and Path(tested).resolve() != last.resolve():
+        step = read_checkpoint(tested).get("global_step")
+        if read_checkpoint(last).get("global_step") == step:
+            store_reference(last, model)
 
 
 def _write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, datamodule, checkpoint: dict) -> dict:

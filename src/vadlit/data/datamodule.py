@@ -146,6 +146,15 @@ class ClipDataModule(L.LightningDataModule):
         ds = ClipDataset(self.train_split.videos, self.val_segments, self.clip_len, self.eval_stride)
         return self._loader(ds, self.eval_batch_size, shuffle=False)
 
+    def reference_dataloaders(self) -> tuple[DataLoader, DataLoader]:
+        """Normal clips for the score's reference (``NormalReference``): the training clips (its
+        memory) and the held-out validation clips, windowed like test clips (its statistics)."""
+        if self.train_split is None:
+            self.setup("fit")
+        train = ClipDataset(self.train_split.videos, self.train_segments, self.clip_len, self.stride)
+        val = ClipDataset(self.train_split.videos, self.val_segments, self.clip_len, self.test_stride)
+        return self._loader(train, self.eval_batch_size, shuffle=False), self._loader(val, self.eval_batch_size, shuffle=False)
+
     def test_dataloader(self) -> DataLoader:
         videos = self.test_split.videos
         segments = [Segment(i, 0, len(v)) for i, v in enumerate(videos) if len(v) >= self.clip_len]

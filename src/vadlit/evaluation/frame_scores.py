@@ -79,6 +79,12 @@ class FrameScores:
         np.add.at(self._sum, flat, s.reshape(-1))
         np.add.at(self._count, flat, 1)
 
+    def scored(self) -> np.ndarray:
+        """The mean score of every frame that got one, all videos in order (e.g. the held-out part
+        of the training videos, whose other frames are never scored)."""
+        hit = self._count > 0
+        return self._sum[hit] / self._count[hit]
+
     def compute(self) -> dict[str, np.ndarray]:
         """Video name -> (N,) mean score per frame; raises if any frame was never scored."""
         missing = []

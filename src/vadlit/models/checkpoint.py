@@ -12,7 +12,9 @@ opening a checkpoint from elsewhere never runs pickled code.
 
 from __future__ import annotations
 
+import os
 import pickle
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from vadlit import __version__
 from vadlit.errors import ConfigError
 
 KEY = "vadlit"
-FORMAT = 1
+FORMAT = 2  # 2: temporal attention on every generator level and the score's normal reference
 MODEL = "OCR-GAN Video"
 # hyper-parameters every checkpoint of this model has; a checkpoint without them is another model's
 REQUIRED_HPARAMS = ("in_channels", "image_size", "clip_len", "heads", "objective", "base_channels", "depth", "nz")
@@ -102,3 +104,24 @@ def val_scores(state: dict[str, Any]) -> np.ndarray | None:
     """Per-frame scores of the held-out normal validation videos at this checkpoint, if recorded."""
     scores = (state.get(KEY) or {}).get("val_scores")
     return None if scores is None else scores.numpy().astype(np.float64)
+
+
+def store_reference(path: str | Path, module: torch.nn.Module) -> None:
+    """Write ``module``'s fitted score reference (buffers under ``reference.``) and its validation
+    scores into the checkpoint at ``path``, so that later evaluations and ``vadlit-score`` use the
+    same reference without the training data. Replaced atomically (temporary file beside it)."""
+    path = Path(path)
+    state = read_checkpoint(path)
+    state["state_dict"].update({k: v.detach().cpu() for k, v in module.state_dict().items() if k.startswith("reference.")})
+    if state.get(KEY) is not None and getattr(module, "val_scores", None) is not None:
+        state[KEY]["val_scores"] = torch.as_tensor(np.asarray(module.val_scores, dtype=np.float32))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

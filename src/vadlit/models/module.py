@@ -24,7 +24,9 @@ from vadlit.evaluation.metrics import compute_metrics, headline
 from vadlit.evaluation.postprocess import ScoreOptions, apply_options
 from vadlit.models import checkpoint as ckpt
 from vadlit.models.health import TrainingHealth
+from vadlit.models.generator import level_channels
 from vadlit.models.ocr_gan import OCRGANVideo
+from vadlit.models.reference import NormalReference, positions
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ class TestResult:
 
 
 _INTS = ("in_channels", "clip_len", "heads", "base_channels", "depth", "nz", "d_base_channels", "cs_reduction",
-         "max_skipped_steps")
+         "max_skipped_steps", "memory_level", "memory_size", "memory_top", "score_patch")
 _NUMBERS = ("attn_dropout", "lr", "w_adv", "w_con", "w_lat", "score_lambda", "d_collapse_loss")
 _FLAGS = ("channels_last", "compile")
 
@@ -105,6 +107,11 @@ class VideoAnomalyModule(L.LightningModule):
         max_skipped_steps: int = 20,
         on_d_collapse: str = "warn",
         d_collapse_loss: float = 1e-3,
+        temporal_levels: str = "all",
+        memory_level: int = 1,
+        memory_size: int = 2048,
+        memory_top: int = 4,
+        score_patch: int = 4,
     ):
         """``channels_last`` / ``compile``: speed options (``torch.compile`` of G and D); they change
         no result and are worth it on GPUs only (measured by ``vadlit-bench``).
@@ -131,13 +138,18 @@ class VideoAnomalyModule(L.LightningModule):
             cs_reduction=cs_reduction,
             attn_dropout=attn_dropout,
             channels_last=channels_last,
+            temporal_levels=temporal_levels,
         )
+        if not 0 <= memory_level < depth:
+            raise ConfigError(f"model.memory_level={memory_level}: expected an encoder level 0..{depth - 1} "
+                              f"(model.depth={depth})")
+        width = 2 * level_channels(base_channels, depth)[memory_level]
+        self.reference = NormalReference(width, memory_size=memory_size, patch=score_patch, top=memory_top)
         self.automatic_optimization = False
         self.health = TrainingHealth(on_nonfinite, max_skipped_steps, on_d_collapse, d_collapse_loss)
         self.score_options = ScoreOptions()
         self.test_result: TestResult | None = None
         self._frame_scores: FrameScores | None = None
-        self._val_batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         # per-frame scores of the held-out normal videos at the last validation (saved with checkpoints)
         self.val_scores: np.ndarray | None = None
         self.preprocessing: dict[str, Any] | None = None  # set when loaded from a checkpoint
@@ -189,13 +201,14 @@ class VideoAnomalyModule(L.LightningModule):
 
     def _generator_losses(self, x: torch.Tensor, out) -> dict[str, torch.Tensor]:
         net, hp = self.net, self.hparams
-        fake = net.fake_clip(x, out.x_hat)
-        logits_fake, f_fake, _ = net.discriminate(fake)
+        d = net.discriminator
         with torch.no_grad():
-            _, f_real, _ = net.discriminate(x)
+            real = d.encode(x)
+            _, f_real, _ = d.judge(real)
+        logits_fake, f_fake, _ = d.judge(net.fake_encoding(real, out.x_hat))
         logits_fake = net.targets(logits_fake)
         adv = F.binary_cross_entropy_with_logits(logits_fake.float(), torch.ones_like(logits_fake, dtype=torch.float32))
-        con = F.l1_loss(net.targets(out.x_hat).float(), net.targets(x).float())
+        con = F.l1_loss(out.x_hat.float(), net.targets(x).float())
         lat = F.mse_loss(net.targets(f_fake).float(), net.targets(f_real).float())
         total = hp.w_adv * adv + hp.w_con * con + hp.w_lat * lat
         return {"g_loss": total, "adv_loss": adv, "con_loss": con, "lat_loss": lat}
@@ -219,9 +232,10 @@ class VideoAnomalyModule(L.LightningModule):
             return
 
         self.toggle_optimizer(opt_d)
-        fake = net.fake_clip(x, out.x_hat.detach())
-        logits_real, _, _ = net.discriminate(x)
-        logits_fake, _, _ = net.discriminate(fake)
+        d = net.discriminator
+        real = d.encode(x)
+        logits_real, _, _ = d.judge(real)
+        logits_fake, _, _ = d.judge(net.fake_encoding(real, out.x_hat.detach()))
         logits_real, logits_fake = net.targets(logits_real).float(), net.targets(logits_fake).float()
         d_loss = 0.5 * (
             F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
@@ -261,37 +275,78 @@ class VideoAnomalyModule(L.LightningModule):
         bs = x.shape[0]
         self.log_dict({f"val/{k}": v for k, v in g.items()}, on_epoch=True, batch_size=bs, sync_dist=True)
         self.log("val/score", score.mean(), on_epoch=True, batch_size=bs, sync_dist=True)
-        if "video" in batch:
-            self._val_batches.append(tuple(t.detach().cpu().numpy() for t in
-                                           (batch["video"], self.net.targets(batch["frames"]), score)))
-        return {"x": x, "x_hat": out.x_hat}
-
-    def on_validation_epoch_start(self) -> None:
-        self._val_batches = []
+        return {"x": self.net.targets(x), "x_hat": out.x_hat}
 
     def on_validation_epoch_end(self) -> None:
-        """One score per held-out frame (mean over the clips containing it, as for test frames)."""
-        if self._val_batches and not self.trainer.sanity_checking:
-            video = np.concatenate([np.broadcast_to(v[:, None], f.shape) for v, f, _ in self._val_batches]).ravel()
-            frame = np.concatenate([f for _, f, _ in self._val_batches]).ravel()
-            score = np.concatenate([s for _, _, s in self._val_batches]).ravel().astype(np.float64)
-            _, which = np.unique(video.astype(np.int64) * (int(frame.max()) + 1) + frame, return_inverse=True)
-            self.val_scores = np.bincount(which, weights=score) / np.bincount(which)
-        self._val_batches = []
+        # new weights: the reference fitted to the old ones no longer holds
+        self.reference.fitted.fill_(False)
+
+    # -- the score's normal reference ------------------------------------------------------------
+    def _evidence(self, batch: dict[str, torch.Tensor]):
+        x = to_unit_range(batch["clip"].to(self.device))
+        out = self.net.generate(x)
+        return x, out, self.net.evidence(x, out, self.hparams.score_lambda, self.hparams.memory_level)
+
+    @torch.no_grad()
+    def fit_reference(self, datamodule) -> None:
+        """Fit the score's reference to these weights on normal data only: the memory from the
+        training clips, the statistics (and ``val_scores``) from the held-out validation videos."""
+        train_loader, val_loader = datamodule.reference_dataloaders()
+        was_training = self.training
+        self.eval()
+        generator = torch.Generator().manual_seed(0)
+        size = len(self.reference.memory)
+        per_batch = None
+        pool = []
+        for batch in train_loader:
+            vectors = positions(self._evidence(batch)[2].features).cpu()
+            per_batch = per_batch or max(1, -(-4 * size // max(len(train_loader), 1)))
+            take = torch.randperm(len(vectors), generator=generator)[: min(per_batch, len(vectors))]
+            pool.append(vectors[take])
+        if size:
+            self.reference.fit_memory(torch.cat(pool), generator)
+        videos = datamodule.train_split.videos
+        accumulator = FrameScores([v.name for v in videos], [len(v) for v in videos])
+        rows, updates = [], []
+        for batch in val_loader:
+            _, _, ev = self._evidence(batch)
+            terms = self.reference.terms(ev.error, ev.features).cpu()
+            rows.append(terms.reshape(-1, terms.shape[-1]))
+            updates.append((batch, terms))
+        self.reference.fit_stats(torch.cat(rows).double())
+        for batch, terms in updates:
+            for update in self._frame_updates(batch, self.reference.standardise(terms)):
+                accumulator.update(*update)
+        self.val_scores = accumulator.scored()
+        self.train(was_training)
+
+    def _ensure_reference(self) -> None:
+        if self.reference.is_fitted:
+            return
+        dm = getattr(self.trainer, "datamodule", None)
+        if dm is None or not hasattr(dm, "reference_dataloaders") or getattr(dm, "source", None) is None:
+            raise ConfigError(
+                "this checkpoint has no fitted normal reference (the score's memory and validation "
+                "statistics): test it once with vadlit-eval on its training data, or use a checkpoint "
+                "tested by vadlit-train"
+            )
+        self.fit_reference(dm)
 
     # -- test: one score per frame ---------------------------------------------------------------
+    def on_test_start(self) -> None:
+        self._ensure_reference()
+
+    def on_predict_start(self) -> None:
+        self._ensure_reference()
+
     def on_test_epoch_start(self) -> None:
         videos = self.trainer.datamodule.test_split.videos
         clip_len = self.hparams.clip_len
         # Videos too short for one clip get no score; length 0 keeps the indices aligned.
         self._frame_scores = FrameScores([v.name for v in videos], [len(v) if len(v) >= clip_len else 0 for v in videos])
 
-    def frame_scores(self, batch: dict[str, torch.Tensor]) -> tuple[list[tuple[torch.Tensor, ...]], dict]:
-        """Score a batch of clips: ``[(video, frames, scores), ...]`` updates for FrameScores, and the
-        tensors a callback may show (``x``, ``x_hat``)."""
-        x = to_unit_range(batch["clip"])
-        out = self.net.generate(x)
-        scores = self.net.score(x, out, self.hparams.score_lambda)
+    def _frame_updates(self, batch: dict[str, torch.Tensor], scores: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
+        """``[(video, frames, scores), ...]`` updates for FrameScores from the scores of a batch's target frames."""
         frames = batch["frames"]
         updates = [(batch["video"], self.net.targets(frames), scores)]
         if self.net.objective == "predict":
@@ -301,7 +356,14 @@ class VideoAnomalyModule(L.LightningModule):
             if first.any():
                 warmup = frames[first, :-1]
                 updates.append((batch["video"][first], warmup, scores[first].expand_as(warmup)))
-        return updates, {"x": x, "x_hat": out.x_hat}
+        return updates
+
+    def frame_scores(self, batch: dict[str, torch.Tensor]) -> tuple[list[tuple[torch.Tensor, ...]], dict]:
+        """Score a batch of clips: ``[(video, frames, scores), ...]`` updates for FrameScores, and the
+        tensors a callback may show (``x``, ``x_hat`` of the target frames)."""
+        x, out, ev = self._evidence(batch)
+        scores = self.reference.standardise(self.reference.terms(ev.error, ev.features))
+        return self._frame_updates(batch, scores), {"x": self.net.targets(x), "x_hat": out.x_hat}
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
         updates, shown = self.frame_scores(batch)

@@ -1,0 +1,128 @@
+"""The normal reference a frame's score is measured against, fitted on normal data only.
+
+A frame's score has two terms, each reduced to one number per frame by a *maximum over positions*
+(an anomalous actor covers ~1-2% of a frame, so a mean over the frame would drown it):
+
+- **error**: the error map (see ``OCRGANVideo.evidence``) averaged over ``patch`` x ``patch``
+  windows, then its largest window;
+- **memory**: at every position of the attention-mixed generator features, the distance to the
+  nearest of ``memory_size`` feature vectors drawn from the *normal training clips* (a one-class
+  nearest-neighbour model, PatchCore-style), then the mean of the ``top`` largest positions. For predict these
+  features are computed from the other frames of the clip only, so they describe the clip's motion
+  around that position: a pedestrian who stands still, or walks across the path, gives a feature no
+  normal clip has, although the frame itself looks normal and is easy to predict.
+
+Each term is standardised with its mean and standard deviation over the frames of the *held-out
+normal validation videos*, and the score is the larger of the two: a frame is as anomalous as its
+most unusual term (a sum let the noise of one term dilute the other's evidence: on the embedded
+benchmark the maximum scored 5-15 points higher per motion kind, experiments/temporal_score). The
+test set is never used: a term whose validation spread is zero (the baseline's memory term for
+predict, whose features do not depend on the clip) takes no part.
+
+The kNN search is written here rather than taken from a library because it is one ``torch.cdist``
+over a few thousand vectors; faiss and friends would add a dependency for no gain at this size.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vadlit.errors import ConfigError
+
+TERMS = ("error", "memory")
+
+
+class NormalReference(nn.Module):
+    """Buffers only (saved in checkpoints): the memory bank and each term's validation statistics.
+
+    Args:
+        feature_dim: channels of the features the memory holds.
+        memory_size: how many normal feature vectors the memory keeps (0 disables the memory term).
+        patch: side of the windows the error map is averaged over, in pixels.
+        top: how many of a frame's most distant positions the memory term averages.
+    """
+
+    def __init__(self, feature_dim: int, memory_size: int = 2048, patch: int = 4, top: int = 4) -> None:
+        super().__init__()
+        if memory_size < 0:
+            raise ConfigError(f"model.memory_size={memory_size}: expected an integer >= 0 (0: no memory term)")
+        if patch < 1:
+            raise ConfigError(f"model.score_patch={patch}: expected a window side >= 1 pixel")
+        if top < 1:
+            raise ConfigError(f"model.memory_top={top}: expected an integer >= 1")
+        self.patch, self.top = patch, top
+        self.register_buffer("memory", torch.zeros(memory_size, feature_dim))
+        self.register_buffer("stats", torch.zeros(len(TERMS), 2))  # (mean, std) per term
+        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+
+    @property
+    def is_fitted(self) -> bool:
+        return bool(self.fitted)
+
+    # -- raw terms -----------------------------------------------------------------------------
+    def error_term(self, error: torch.Tensor) -> torch.Tensor:
+        """(B, T', H, W) -> (B, T'): the largest ``patch``-window mean of the error map."""
+        b, t = error.shape[:2]
+        flat = error.reshape(b * t, 1, *error.shape[2:])
+        k = min(self.patch, *flat.shape[-2:])
+        pooled = F.avg_pool2d(flat, k, stride=max(1, k // 2))
+        return pooled.amax(dim=(1, 2, 3)).view(b, t)
+
+    def memory_term(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T', C, h, w) -> (B, T'): the mean distance to its nearest normal vector of the ``top``
+        positions farthest from theirs."""
+        b, t = features.shape[:2]
+        if len(self.memory) == 0:
+            return features.new_zeros(b, t)
+        queries = positions(features)
+        nearest = torch.cdist(queries, self.memory.to(queries.dtype)).amin(dim=1).view(b * t, -1)
+        return nearest.topk(min(self.top, nearest.shape[1]), dim=1).values.mean(dim=1).view(b, t)
+
+    def terms(self, error: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """(B, T', 2) raw terms, in the order of ``TERMS``."""
+        return torch.stack([self.error_term(error), self.memory_term(features)], dim=-1)
+
+    # -- fitting (normal data only) --------------------------------------------------------------
+    def fit_memory(self, normal_features: torch.Tensor, generator: torch.Generator) -> None:
+        """Fill the memory with vectors drawn at random from normal training positions (N, C).
+
+        With fewer than ``memory_size`` vectors, all are kept and repeated to fill the buffer:
+        duplicates change no nearest-neighbour distance.
+        """
+        size = len(self.memory)
+        if size == 0:
+            return
+        if len(normal_features) == 0:
+            raise ConfigError("the training clips gave no feature vectors to fit the score's memory")
+        pick = torch.randperm(len(normal_features), generator=generator)[:size]
+        pick = pick.repeat(-(-size // len(pick)))[:size]
+        self.memory.copy_(normal_features[pick].to(self.memory))
+
+    def fit_stats(self, val_terms: torch.Tensor) -> None:
+        """Mean and std of each raw term over the validation frames (N, 2)."""
+        if val_terms.shape[0] < 2:
+            raise ConfigError(
+                f"the held-out normal validation videos give {val_terms.shape[0]} scored frame(s); at least 2 "
+                "are needed to standardise the score (more training videos, or a larger data.val_fraction)"
+            )
+        self.stats.copy_(torch.stack([val_terms.mean(0), val_terms.std(0)], dim=1).to(self.stats))
+        self.fitted.fill_(True)
+
+    # -- the score -----------------------------------------------------------------------------
+    def standardise(self, terms: torch.Tensor) -> torch.Tensor:
+        """(..., 2) raw terms -> (...) score: the largest term in validation standard deviations."""
+        if not self.is_fitted:
+            raise RuntimeError("NormalReference.standardise before fit_stats")
+        mean, std = self.stats[:, 0].to(terms), self.stats[:, 1].to(terms)
+        informative = std > 1e-12 * mean.abs().clamp_min(1.0)
+        if not informative.any():
+            return terms.new_zeros(terms.shape[:-1])
+        z = (terms - mean) / torch.where(informative, std, torch.ones_like(std))
+        return z[..., informative].amax(dim=-1)
+
+
+def positions(features: torch.Tensor) -> torch.Tensor:
+    """(B, T', C, h, w) -> (B*T'*h*w, C): one vector per frame position."""
+    return features.movedim(2, -1).reshape(-1, features.shape[2])

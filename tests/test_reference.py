@@ -1,0 +1,79 @@
+"""NormalReference: the score's terms and their standardisation on normal validation data only."""
+
+import pytest
+import torch
+
+from vadlit.errors import ConfigError
+from vadlit.models.reference import NormalReference, positions
+
+
+def test_error_term_is_the_largest_window_mean():
+    ref = NormalReference(feature_dim=2, memory_size=0, patch=4)
+    error = torch.zeros(1, 2, 16, 16)
+    error[0, 1, 4:8, 8:12] = 1.0  # one 4x4 window fully hot in the second frame
+    error[0, 0, 0, 0] = 5.0  # one hot pixel: its best window mean is 5 / 16
+    term = ref.error_term(error)
+    assert term.shape == (1, 2)
+    assert term[0, 1] == pytest.approx(1.0)
+    assert term[0, 0] == pytest.approx(5.0 / 16)
+
+
+def test_memory_term_is_the_mean_of_the_positions_farthest_from_their_nearest_normal_vector():
+    ref = NormalReference(feature_dim=2, memory_size=2, top=1)
+    ref.memory.copy_(torch.tensor([[0.0, 0.0], [10.0, 0.0]]))
+    features = torch.zeros(1, 1, 2, 1, 3)  # three positions
+    features[0, 0, :, 0, 0] = torch.tensor([1.0, 0.0])  # 1 from the first normal vector
+    features[0, 0, :, 0, 1] = torch.tensor([10.0, 3.0])  # 3 from the second
+    features[0, 0, :, 0, 2] = torch.tensor([9.0, 0.0])  # 1 from the second
+    assert ref.memory_term(features).item() == pytest.approx(3.0)
+    ref.top = 2
+    assert ref.memory_term(features).item() == pytest.approx(2.0)
+
+
+def test_fit_memory_draws_normal_vectors_reproducibly():
+    normal = torch.randn(100, 4)
+    a, b = NormalReference(4, memory_size=10), NormalReference(4, memory_size=10)
+    a.fit_memory(normal, torch.Generator().manual_seed(0))
+    b.fit_memory(normal, torch.Generator().manual_seed(0))
+    assert torch.equal(a.memory, b.memory)
+    assert all((normal == row).all(dim=1).any() for row in a.memory)  # every kept vector is a normal one
+    few = NormalReference(4, memory_size=10)
+    few.fit_memory(normal[:3], torch.Generator().manual_seed(0))  # fewer vectors than slots: repeated
+    assert {tuple(r.tolist()) for r in few.memory} == {tuple(r.tolist()) for r in normal[:3]}
+    with pytest.raises(ConfigError, match="no feature vectors"):
+        NormalReference(4, memory_size=10).fit_memory(normal[:0], torch.Generator())
+
+
+def test_score_is_the_largest_term_in_validation_standard_deviations():
+    ref = NormalReference(feature_dim=2, memory_size=0)
+    val = torch.tensor([[1.0, 10.0], [3.0, 30.0]])  # means 2 and 20, stds sqrt(2) and sqrt(200)
+    ref.fit_stats(val)
+    assert ref.is_fitted
+    terms = torch.tensor([[2.0 + 2**0.5, 20.0 - 2 * 200**0.5], [2.0, 20.0 + 3 * 200**0.5]])
+    assert ref.standardise(terms).tolist() == pytest.approx([1.0, 3.0])
+    # a term that never varies on normal data (the baseline's memory for predict) counts for nothing
+    flat = NormalReference(feature_dim=2, memory_size=0)
+    flat.fit_stats(torch.tensor([[1.0, 0.0], [3.0, 0.0]]))
+    assert flat.standardise(torch.tensor([[2.0, 99.0]])).item() == pytest.approx(0.0)
+    assert flat.standardise(torch.tensor([[2.0 + 2**0.5, 99.0]])).item() == pytest.approx(1.0)
+
+
+def test_statistics_need_two_validation_frames():
+    with pytest.raises(ConfigError, match="validation"):
+        NormalReference(2, memory_size=0).fit_stats(torch.ones(1, 2))
+
+
+def test_the_reference_travels_in_the_state_dict():
+    ref = NormalReference(3, memory_size=4)
+    ref.fit_memory(torch.randn(20, 3), torch.Generator().manual_seed(1))
+    ref.fit_stats(torch.randn(5, 2))
+    copy = NormalReference(3, memory_size=4)
+    copy.load_state_dict(ref.state_dict())
+    assert copy.is_fitted and torch.equal(copy.memory, ref.memory) and torch.equal(copy.stats, ref.stats)
+
+
+def test_positions_keep_one_vector_per_frame_position():
+    f = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).view(1, 2, 3, 4, 5)  # (B, T', C, h, w)
+    p = positions(f)
+    assert p.shape == (2 * 4 * 5, 3)
+    assert torch.equal(p[0], f[0, 0, :, 0, 0]) and torch.equal(p[-1], f[0, 1, :, 3, 4])
