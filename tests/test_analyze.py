@@ -28,6 +28,8 @@ def test_analyze_writes_statistics_and_figures_for_every_layer_head_and_group(tm
     dm = instantiate(cfg.data, _convert_="object")
     dm.cache_dir = smoke_run.parent.parent / "cache"
     dm.setup("test")
+    if record["model"]["objective"] == "predict":
+        dm.test_stride = 1  # as vadlit-analyze does: every frame ends a clip
     clips = record["clips"]
     assert clips["normal"] + clips["anomalous"] == len(dm.test_dataloader().dataset)
     assert clips["anomalous"] == sum(v for k, v in clips.items() if k.startswith("anomalous:")) > 0

@@ -240,3 +240,20 @@ def test_clip_longer_than_clip_len():
     model = tiny(4)
     with pytest.raises(ConfigError, match=r"data\.clip_len=4"):
         model.generate(torch.zeros(1, T + 1, 1, S, S))
+
+
+def test_temporal_convolution_variant_mixes_time_with_attentions_budget():
+    conv, attention = tiny(4, "predict", temporal_mixer="conv"), tiny(4, "predict")
+    c, a = conv.parameter_counts()["total"], attention.parameter_counts()["total"]
+    widths = [b.dim for b in [*attention.generator.temporal, attention.discriminator.attention]]
+    assert a - c == 2 * sum(widths), "the same budget but for the q/k/v biases (3C) against the conv's (C)"
+    x = clip()
+    changed = x.clone()
+    changed[:, -2] = torch.rand_like(x[:, -2]) * 2 - 1
+    conv.eval()
+    with torch.no_grad():
+        out = conv.generate(x, return_attention=True)
+        assert out.attention is None  # a convolution has no attention weights
+        assert not torch.allclose(conv.generate(changed).x_hat, out.x_hat), "the hidden frame sees its neighbour"
+    with pytest.raises(ConfigError, match="model.temporal_mixer"):
+        tiny(4, temporal_mixer="lstm")

@@ -18,7 +18,7 @@ def read_scores(path: Path) -> list[dict]:
 
 
 @pytest.mark.parametrize("objective", ["reconstruct", "predict"])
-@pytest.mark.parametrize("variant", ["baseline", "ta1", "ta2", "ta4", "ta8"])
+@pytest.mark.parametrize("variant", ["baseline", "ta1", "ta2", "ta4", "ta8", "tconv"])
 def test_every_variant_and_objective_trains_and_scores_every_frame(tmp_path, variant, objective):
     from vadlit.run import run
 
@@ -30,8 +30,8 @@ def test_every_variant_and_objective_trains_and_scores_every_frame(tmp_path, var
     assert [(r["video"], int(r["frame"])) for r in rows[:2]] == [("test_001", 1), ("test_001", 2)]
     if objective == "predict":  # frames 1..clip_len-1 have no history: they take the first prediction's score
         assert len({r["score"] for r in rows[:4]}) == 1 and rows[4]["score"] != rows[3]["score"]
-    assert metrics["model"] == {**metrics["model"], "heads": int(variant[2:]) if variant != "baseline" else 0,
-                                "objective": objective}
+    heads = {"baseline": 0, "tconv": 4}[variant] if variant in ("baseline", "tconv") else int(variant[2:])
+    assert metrics["model"] == {**metrics["model"], "heads": heads, "objective": objective}
     assert metrics["checkpoint"]["monitor"] == "val/con_loss" and "test set chooses nothing" in metrics["checkpoint"]["selected_by"]
     assert (out / "run_info.json").exists() and any((out / "tensorboard").iterdir())
     assert list((out / "checkpoints").glob("*.ckpt"))

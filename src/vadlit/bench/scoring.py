@@ -45,6 +45,12 @@ def measure_scoring(model, datamodule, trainer, warmup_batches: int, batches: in
     test_frames = sum(len(v) for v in datamodule.test_videos)
 
     model = model.to(device).eval()
+    reference_s = None
+    if hasattr(model, "fit_reference") and not model.reference.is_fitted:  # testing fits it once, first
+        start = time.perf_counter()
+        model.fit_reference(datamodule)
+        synchronize(device)
+        reference_s = time.perf_counter() - start
     clips = 0
     batches_iter = cycle(loader)
     with torch.inference_mode(), trainer.precision_plugin.test_step_context():
@@ -69,4 +75,6 @@ def measure_scoring(model, datamodule, trainer, warmup_batches: int, batches: in
         "scored_frames_per_s": clips_per_s * targets,
         # a whole test pass: len(dataset) clips give every one of test_frames frames its score
         "test_frames_per_s": clips_per_s * test_frames / max(1, len(dataset)),
+        # once per test: the score's memory (training clips) and statistics (validation clips)
+        "reference_fit_s": reference_s,
     }

@@ -16,7 +16,7 @@ from torch import nn
 
 from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
-from vadlit.models.attention import TemporalAttention
+from vadlit.models.temporal import temporal_block
 from vadlit.models.generator import MAX_WIDTH_FACTOR
 
 FEATURE_SIDE = 4  # the encoder halves the frame until its smaller side is this
@@ -62,6 +62,7 @@ class Discriminator(nn.Module):
         heads: int,
         clip_len: int,
         attn_dropout: float = 0.0,
+        temporal_mixer: str = "attention",
     ) -> None:
         super().__init__()
         if nz < 8 or nz % 8 != 0:
@@ -87,7 +88,7 @@ class Discriminator(nn.Module):
             in_ch = out_ch
         layers.append(nn.Conv2d(in_ch, nz, 1))
         self.encoder = nn.Sequential(*layers)
-        self.attention = TemporalAttention(nz, heads, max_len=clip_len, dropout=attn_dropout)
+        self.attention = temporal_block(temporal_mixer, nz, heads, clip_len, attn_dropout)
         self.classifier = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(nz, 1, self.feature_size))
         self.memory_format = torch.contiguous_format  # the model sets channels_last
 

@@ -34,7 +34,7 @@ from torch import nn
 
 from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
-from vadlit.models.attention import TemporalAttention
+from vadlit.models.temporal import temporal_block
 from vadlit.models.channel_selection import ChannelSelection
 
 MAX_WIDTH_FACTOR = 8  # encoder widths grow as base * 2**i, capped at 8x base
@@ -140,6 +140,7 @@ class TwoStreamGenerator(nn.Module):
         cs_reduction: MLP reduction of the channel-selection modules.
         attn_dropout: dropout inside the attention blocks.
         temporal_levels: ``"all"`` (attention after every encoder level) or ``"bottleneck"``.
+        temporal_mixer: ``"attention"`` or ``"conv"`` (a temporal convolution, see ``temporal.py``).
         mask_frame: (C, H, W) of the frames: replace the last slot's bands by a learned mask frame (predict).
     """
 
@@ -154,6 +155,7 @@ class TwoStreamGenerator(nn.Module):
         attn_dropout: float = 0.0,
         temporal_levels: str = "all",
         mask_frame: Sequence[int] | None = None,
+        temporal_mixer: str = "attention",
     ) -> None:
         super().__init__()
         check_architecture(base_channels, depth)
@@ -169,14 +171,14 @@ class TwoStreamGenerator(nn.Module):
         self.memory_format = torch.contiguous_format  # the model sets channels_last
         attended = range(depth) if temporal_levels == "all" else [depth - 1]
         self.temporal = nn.ModuleList(
-            TemporalAttention(2 * c, heads if i in attended else 0, max_len=clip_len, dropout=attn_dropout)
+            temporal_block(temporal_mixer, 2 * c, heads if i in attended else 0, clip_len, attn_dropout)
             for i, c in enumerate(channels)
         )
         # the hidden slot's input: a learned image per band, initialised as faint noise
         self.mask_frame = nn.Parameter(0.1 * torch.randn(2, *mask_frame)) if mask_frame else None
 
     @property
-    def attention(self) -> TemporalAttention:
+    def attention(self) -> nn.Module:
         """The bottleneck attention block (the one whose weights ``return_attention`` gives)."""
         return self.temporal[-1]
 

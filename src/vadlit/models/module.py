@@ -108,6 +108,7 @@ class VideoAnomalyModule(L.LightningModule):
         on_d_collapse: str = "warn",
         d_collapse_loss: float = 1e-3,
         temporal_levels: str = "all",
+        temporal_mixer: str = "attention",
         memory_level: int = 1,
         memory_size: int = 2048,
         memory_top: int = 4,
@@ -139,6 +140,7 @@ class VideoAnomalyModule(L.LightningModule):
             attn_dropout=attn_dropout,
             channels_last=channels_last,
             temporal_levels=temporal_levels,
+            temporal_mixer=temporal_mixer,
         )
         if not 0 <= memory_level < depth:
             raise ConfigError(f"model.memory_level={memory_level}: expected an encoder level 0..{depth - 1} "

@@ -91,6 +91,7 @@ class OCRGANVideo(nn.Module):
         attn_dropout: float = 0.0,
         channels_last: bool = False,
         temporal_levels: str = "all",
+        temporal_mixer: str = "attention",
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -131,9 +132,11 @@ class OCRGANVideo(nn.Module):
             in_channels, base_channels, depth, heads, clip_len, cs_reduction=cs_reduction, attn_dropout=attn_dropout,
             temporal_levels=temporal_levels,
             mask_frame=(in_channels, *self.image_size) if objective == "predict" else None,
+            temporal_mixer=temporal_mixer,
         )
         self.discriminator = Discriminator(
-            in_channels, self.image_size, d_base_channels, nz, heads, clip_len, attn_dropout=attn_dropout
+            in_channels, self.image_size, d_base_channels, nz, heads, clip_len, attn_dropout=attn_dropout,
+            temporal_mixer=temporal_mixer,
         )
         self.apply(dcgan_init)
         # channels_last: convolutions in NHWC layout (faster on tensor-core GPUs); results are unchanged
