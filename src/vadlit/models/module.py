@@ -298,14 +298,12 @@ class VideoAnomalyModule(L.LightningModule):
         self.eval()
         generator = torch.Generator().manual_seed(0)
         size = len(self.reference.memory)
-        per_batch = None
-        pool = []
-        for batch in train_loader:
-            vectors = positions(self._evidence(batch)[2].features).cpu()
-            per_batch = per_batch or max(1, -(-4 * size // max(len(train_loader), 1)))
-            take = torch.randperm(len(vectors), generator=generator)[: min(per_batch, len(vectors))]
-            pool.append(vectors[take])
-        if size:
+        if size:  # draw about 4x the memory's size evenly over the training batches, then the memory
+            per_batch = max(1, -(-4 * size // max(len(train_loader), 1)))
+            pool = []
+            for batch in train_loader:
+                vectors = positions(self._evidence(batch)[2].features).cpu()
+                pool.append(vectors[torch.randperm(len(vectors), generator=generator)[:per_batch]])
             self.reference.fit_memory(torch.cat(pool), generator)
         videos = datamodule.train_split.videos
         accumulator = FrameScores([v.name for v in videos], [len(v) for v in videos])
@@ -314,7 +312,7 @@ class VideoAnomalyModule(L.LightningModule):
             _, _, ev = self._evidence(batch)
             terms = self.reference.terms(ev.error, ev.features).cpu()
             rows.append(terms.reshape(-1, terms.shape[-1]))
-            updates.append((batch, terms))
+            updates.append(({"video": batch["video"], "frames": batch["frames"]}, terms))
         self.reference.fit_stats(torch.cat(rows).double())
         for batch, terms in updates:
             for update in self._frame_updates(batch, self.reference.standardise(terms)):
