@@ -30,6 +30,28 @@ def test_memory_term_is_the_mean_of_the_positions_farthest_from_their_nearest_no
     assert ref.memory_term(features).item() == pytest.approx(2.0)
 
 
+def test_motion_term_is_the_mean_of_the_most_surprising_positions():
+    ref = NormalReference(feature_dim=2, memory_size=0, top=2)
+    features = torch.randn(1, 1, 2, 2, 2)
+    surprise = ref.playback.surprise(features)
+    assert surprise.shape == (1, 1, 2, 2) and (surprise >= 0).all()
+    assert ref.motion_term(features).item() == pytest.approx(surprise.flatten().topk(2).values.mean().item())
+    # without a playback fit there is no motion term
+    assert NormalReference(feature_dim=2, memory_size=0, playback_steps=0).motion_term(features).item() == 0.0
+
+
+def test_playback_fit_is_reproducible_and_starts_afresh():
+    g = torch.Generator().manual_seed(0)
+    features, labels, weights = torch.randn(16, 2, 3, 3, generator=g), torch.randint(3, (16,), generator=g), torch.ones(16, 3, 3)
+    a, b = NormalReference(2, memory_size=0, playback_steps=5), NormalReference(2, memory_size=0, playback_steps=5)
+    with torch.no_grad():
+        b.playback.net[0].weight.add_(1.0)  # a head trained before does not change the fit
+    la = a.fit_playback(features, labels, weights, torch.Generator().manual_seed(1))
+    lb = b.fit_playback(features, labels, weights, torch.Generator().manual_seed(1))
+    assert len(la) == 5 and la == lb
+    assert all(torch.equal(p, q) for p, q in zip(a.playback.parameters(), b.playback.parameters()))
+
+
 def test_fit_memory_draws_normal_vectors_reproducibly():
     normal = torch.randn(100, 4)
     a, b = NormalReference(4, memory_size=10), NormalReference(4, memory_size=10)
@@ -46,27 +68,27 @@ def test_fit_memory_draws_normal_vectors_reproducibly():
 
 def test_score_is_the_largest_term_in_validation_standard_deviations():
     ref = NormalReference(feature_dim=2, memory_size=0)
-    val = torch.tensor([[1.0, 10.0], [3.0, 30.0]])  # means 2 and 20, stds sqrt(2) and sqrt(200)
+    val = torch.tensor([[1.0, 10.0, 0.0], [3.0, 30.0, 2.0]])  # means 2, 20, 1; stds sqrt(2), sqrt(200), sqrt(2)
     ref.fit_stats(val)
     assert ref.is_fitted
-    terms = torch.tensor([[2.0 + 2**0.5, 20.0 - 2 * 200**0.5], [2.0, 20.0 + 3 * 200**0.5]])
+    terms = torch.tensor([[2.0 + 2**0.5, 20.0 - 2 * 200**0.5, 1.0], [2.0, 20.0 + 3 * 200**0.5, 1.0 + 2**0.5]])
     assert ref.standardise(terms).tolist() == pytest.approx([1.0, 3.0])
-    # a term that never varies on normal data (the baseline's memory for predict) counts for nothing
+    # a term that never varies on normal data (the baseline's memory and motion for predict) counts for nothing
     flat = NormalReference(feature_dim=2, memory_size=0)
-    flat.fit_stats(torch.tensor([[1.0, 0.0], [3.0, 0.0]]))
-    assert flat.standardise(torch.tensor([[2.0, 99.0]])).item() == pytest.approx(0.0)
-    assert flat.standardise(torch.tensor([[2.0 + 2**0.5, 99.0]])).item() == pytest.approx(1.0)
+    flat.fit_stats(torch.tensor([[1.0, 0.0, 5.0], [3.0, 0.0, 5.0]]))
+    assert flat.standardise(torch.tensor([[2.0, 99.0, 99.0]])).item() == pytest.approx(0.0)
+    assert flat.standardise(torch.tensor([[2.0 + 2**0.5, 99.0, 99.0]])).item() == pytest.approx(1.0)
 
 
 def test_statistics_need_two_validation_frames():
     with pytest.raises(ConfigError, match="validation"):
-        NormalReference(2, memory_size=0).fit_stats(torch.ones(1, 2))
+        NormalReference(2, memory_size=0).fit_stats(torch.ones(1, 3))
 
 
 def test_the_reference_travels_in_the_state_dict():
     ref = NormalReference(3, memory_size=4)
     ref.fit_memory(torch.randn(20, 3), torch.Generator().manual_seed(1))
-    ref.fit_stats(torch.randn(5, 2))
+    ref.fit_stats(torch.randn(5, 3))
     copy = NormalReference(3, memory_size=4)
     copy.load_state_dict(ref.state_dict())
     assert copy.is_fitted and torch.equal(copy.memory, ref.memory) and torch.equal(copy.stats, ref.stats)

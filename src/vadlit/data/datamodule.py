@@ -155,6 +155,14 @@ class ClipDataModule(L.LightningDataModule):
         val = ClipDataset(self.train_split.videos, self.val_segments, self.clip_len, self.test_stride)
         return self._loader(train, self.eval_batch_size, shuffle=False), self._loader(val, self.eval_batch_size, shuffle=False)
 
+    def train_windows(self, length: int) -> DataLoader:
+        """Windows of ``length`` frames over the training segments (every ``stride`` frames), for the
+        score's playback head; empty when no segment is that long."""
+        if self.train_split is None:
+            self.setup("fit")
+        ds = ClipDataset(self.train_split.videos, self.train_segments, length, self.stride)
+        return self._loader(ds, self.eval_batch_size // 2 or 1, shuffle=False)
+
     def test_dataloader(self) -> DataLoader:
         videos = self.test_split.videos
         segments = [Segment(i, 0, len(v)) for i, v in enumerate(videos) if len(v) >= self.clip_len]

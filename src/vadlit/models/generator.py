@@ -182,12 +182,7 @@ class TwoStreamGenerator(nn.Module):
         """The bottleneck attention block (the one whose weights ``return_attention`` gives)."""
         return self.temporal[-1]
 
-    def forward(
-        self, high: torch.Tensor, low: torch.Tensor, batch: int, return_attention: bool = False,
-        last_only: bool = False,
-    ) -> GeneratorPass:
-        """``last_only``: decode only the last slot of each clip (the one predict judges); the
-        decoder is per frame, so the other slots' outputs would be computed for nothing."""
+    def _check(self, high: torch.Tensor, low: torch.Tensor, batch: int) -> None:
         if high.shape != low.shape or high.ndim != 4:
             raise ValueError(
                 f"high and low must both be (B*T, C, H, W), got {tuple(high.shape)} and {tuple(low.shape)}"
@@ -196,6 +191,13 @@ class TwoStreamGenerator(nn.Module):
             raise ValueError(f"{high.shape[0]} frames cannot be split into batch={batch} clips")
         check_image_size(tuple(high.shape[-2:]), self.depth)
 
+    def encode(
+        self, high: torch.Tensor, low: torch.Tensor, batch: int, levels: int | None = None,
+        return_attention: bool = False,
+    ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        """The attention-mixed joint features (B, T, 2*C_i, h_i, w_i) of the first ``levels`` encoder
+        levels (all by default), and the bottleneck attention weights when asked for and reached."""
+        self._check(high, low, batch)
         h, l = high, low
         if self.mask_frame is not None:
             def masked(t: torch.Tensor, band: torch.Tensor) -> torch.Tensor:
@@ -204,10 +206,11 @@ class TwoStreamGenerator(nn.Module):
                 return torch.cat([t[:, :-1], hidden], dim=1).flatten(0, 1).contiguous(memory_format=self.memory_format)
 
             h, l = masked(h, self.mask_frame[0]), masked(l, self.mask_frame[1])
-        skips_h, skips_l, features = [], [], []
+        features = []
         attn = None
+        levels = self.depth if levels is None else levels
         for level, (enc_h, enc_l, select, temporal) in enumerate(
-            zip(self.high.encoder, self.low.encoder, self.selection, self.temporal)
+            zip(self.high.encoder[:levels], self.low.encoder[:levels], self.selection, self.temporal)
         ):
             h, l = select(enc_h(h), enc_l(l))
             joint = torch.cat([h, l], dim=1)
@@ -218,15 +221,19 @@ class TwoStreamGenerator(nn.Module):
                 joint = temporal(joint)
             features.append(joint)
             h, l = joint.flatten(0, 1).chunk(2, dim=1)
-            skips_h.append(h)
-            skips_l.append(l)
+        return features, attn
 
+    def forward(
+        self, high: torch.Tensor, low: torch.Tensor, batch: int, return_attention: bool = False,
+        last_only: bool = False,
+    ) -> GeneratorPass:
+        """``last_only``: decode only the last slot of each clip (the one predict judges); the
+        decoder is per frame, so the other slots' outputs would be computed for nothing."""
+        features, attn = self.encode(high, low, batch, return_attention=return_attention)
+        streams = [f.flatten(0, 1).chunk(2, dim=1) for f in features]
         if last_only:
-            def last(t: torch.Tensor) -> torch.Tensor:
-                return t.view(batch, -1, *t.shape[1:])[:, -1]
-
-            h, l = last(h), last(l)
-            skips_h, skips_l = [last(t) for t in skips_h], [last(t) for t in skips_l]
-        high_hat = self.high.decode(h, skips_h[:-1])
-        low_hat = self.low.decode(l, skips_l[:-1])
+            streams = [f[:, -1].chunk(2, dim=1) for f in features]
+        skips_h, skips_l = [s[0] for s in streams], [s[1] for s in streams]
+        high_hat = self.high.decode(skips_h[-1], skips_h[:-1])
+        low_hat = self.low.decode(skips_l[-1], skips_l[:-1])
         return GeneratorPass(high_hat, low_hat, attn, features)

@@ -26,6 +26,7 @@ from vadlit.models import checkpoint as ckpt
 from vadlit.models.health import TrainingHealth
 from vadlit.models.generator import level_channels
 from vadlit.models.ocr_gan import OCRGANVideo
+from vadlit.models.playback import check_speeds, playback_clips, span
 from vadlit.models.reference import NormalReference, positions
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,10 @@ class TestResult:
 
 
 _INTS = ("in_channels", "clip_len", "heads", "base_channels", "depth", "nz", "d_base_channels", "cs_reduction",
-         "max_skipped_steps", "memory_level", "memory_size", "memory_top", "score_patch")
+         "max_skipped_steps", "memory_level", "memory_size", "memory_top", "score_patch", "playback_steps")
 _NUMBERS = ("attn_dropout", "lr", "w_adv", "w_con", "w_lat", "score_lambda", "d_collapse_loss")
 _FLAGS = ("channels_last", "compile")
+PLAYBACK_REPLAYS = 2  # random replays of each training window for the playback head's fit
 
 
 def check_types(values: dict[str, Any]) -> None:
@@ -113,12 +115,16 @@ class VideoAnomalyModule(L.LightningModule):
         memory_size: int = 2048,
         memory_top: int = 4,
         score_patch: int = 4,
+        playback_steps: int = 400,
+        playback_speeds: Sequence[int] = (2, 3),
     ):
         """``channels_last`` / ``compile``: speed options (``torch.compile`` of G and D); they change
         no result and are worth it on GPUs only (measured by ``vadlit-bench``).
-        ``on_nonfinite`` ... ``d_collapse_loss``: what happens when training diverges (`health.py`)."""
+        ``on_nonfinite`` ... ``d_collapse_loss``: what happens when training diverges (`health.py`).
+        ``playback_steps``, ``playback_speeds``: the fit of the score's playback head (`playback.py`)."""
         super().__init__()
         check_types(locals())
+        self.playback_speeds = check_speeds(playback_speeds)
         if not 0.0 <= score_lambda <= 1.0:
             raise ConfigError(f"model.score_lambda={score_lambda}: expected a weight in [0, 1]")
         for key, value in {"lr": lr, "d_lr": d_lr if d_lr is not None else lr}.items():
@@ -146,7 +152,8 @@ class VideoAnomalyModule(L.LightningModule):
             raise ConfigError(f"model.memory_level={memory_level}: expected an encoder level 0..{depth - 1} "
                               f"(model.depth={depth})")
         width = 2 * level_channels(base_channels, depth)[memory_level]
-        self.reference = NormalReference(width, memory_size=memory_size, patch=score_patch, top=memory_top)
+        self.reference = NormalReference(width, memory_size=memory_size, patch=score_patch, top=memory_top,
+                                         playback_steps=playback_steps)
         self.automatic_optimization = False
         self.health = TrainingHealth(on_nonfinite, max_skipped_steps, on_d_collapse, d_collapse_loss)
         self.score_options = ScoreOptions()
@@ -305,6 +312,7 @@ class VideoAnomalyModule(L.LightningModule):
                 vectors = positions(self._evidence(batch)[2].features).cpu()
                 pool.append(vectors[torch.randperm(len(vectors), generator=generator)[:per_batch]])
             self.reference.fit_memory(torch.cat(pool), generator)
+        self._fit_playback(datamodule, generator)
         videos = datamodule.train_split.videos
         accumulator = FrameScores([v.name for v in videos], [len(v) for v in videos])
         rows, updates = [], []
@@ -319,6 +327,28 @@ class VideoAnomalyModule(L.LightningModule):
                 accumulator.update(*update)
         self.val_scores = accumulator.scored()
         self.train(was_training)
+
+    def _fit_playback(self, datamodule, generator: torch.Generator) -> None:
+        """The playback head: ``PLAYBACK_REPLAYS`` random replays of every training window (normal
+        training videos only), their target-slot features computed once, then the head's fit."""
+        if self.reference.playback_steps == 0:
+            return
+        level, clip_len = self.hparams.memory_level, self.hparams.clip_len
+        features, labels, weights = [], [], []
+        for batch in datamodule.train_windows(span(clip_len, self.playback_speeds)):
+            window = to_unit_range(batch["clip"].to(self.device))
+            for _ in range(PLAYBACK_REPLAYS):
+                clips, y, w = playback_clips(window, clip_len, self.playback_speeds, generator)
+                f = self.net.target_features(clips, level)[:, -1]
+                features.append(f.half())
+                labels.append(y)
+                weights.append(F.adaptive_avg_pool2d(w.unsqueeze(1).float(), f.shape[-2:]).squeeze(1))
+        if not features:
+            log.warning("no training window is long enough to replay clips faster; the score has no motion term")
+            return
+        losses = self.reference.fit_playback(torch.cat(features), torch.cat(labels), torch.cat(weights), generator)
+        log.info("playback head fitted: loss %.3f -> %.3f over %d steps", losses[0], sum(losses[-20:]) / len(losses[-20:]),
+                 len(losses))
 
     def _ensure_reference(self) -> None:
         if self.reference.is_fitted:

@@ -211,6 +211,17 @@ class OCRGANVideo(nn.Module):
             features=g.features,
         )
 
+    def target_features(self, clips: torch.Tensor, level: int) -> torch.Tensor:
+        """The attention-mixed generator features (B, T', C, h, w) of level ``level`` of the target
+        frames, as ``generate(clips).features[level]`` gives them, running only the encoder levels
+        up to ``level`` (no decoder): what the score's reference is fitted on."""
+        self._check_clip(clips)
+        batch = clips.shape[0]
+        flat = self.generator_input(clips).flatten(0, 1).contiguous(memory_format=self.memory_format)
+        high, low = self.decompose(flat)
+        features, _ = self.generator.encode(high, low, batch, levels=level + 1)
+        return self.targets(features[-1])
+
     def discriminate(
         self, clip: torch.Tensor, return_attention: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:

@@ -1,6 +1,6 @@
 """The normal reference a frame's score is measured against, fitted on normal data only.
 
-A frame's score has two terms, each reduced to one number per frame by a *maximum over positions*
+A frame's score has three terms, each reduced to one number per frame by a *maximum over positions*
 (an anomalous actor covers ~1-2% of a frame, so a mean over the frame would drown it):
 
 - **error**: the error map (see ``OCRGANVideo.evidence``) averaged over ``patch`` x ``patch``
@@ -10,14 +10,18 @@ A frame's score has two terms, each reduced to one number per frame by a *maximu
   nearest-neighbour model, PatchCore-style), then the mean of the ``top`` largest positions. For predict these
   features are computed from the other frames of the clip only, so they describe the clip's motion
   around that position: a pedestrian who stands still, or walks across the path, gives a feature no
-  normal clip has, although the frame itself looks normal and is easy to predict.
+  normal clip has, although the frame itself looks normal and is easy to predict;
+- **motion**: the surprise ``-log p(normal playback)`` of a playback head, fitted on replayed
+  normal training clips (``playback.py``), at every position of the same features, then the mean of
+  the ``top`` largest positions: someone who stands still looks like a clip that froze, someone who
+  runs like one played too fast.
 
 Each term is standardised with its mean and standard deviation over the frames of the *held-out
 normal validation videos*, and the score is the larger of the two: a frame is as anomalous as its
 most unusual term (a sum let the noise of one term dilute the other's evidence: on the embedded
 benchmark the maximum scored 5-15 points higher per motion kind, experiments/temporal_score). The
 test set is never used: a term whose validation spread is zero (the baseline's memory term for
-predict, whose features do not depend on the clip) takes no part.
+predict, whose features do not depend on the clip, and its motion term) takes no part.
 
 The kNN search is written here rather than taken from a library because it is one ``torch.cdist``
 over a few thousand vectors; faiss and friends would add a dependency for no gain at this size.
@@ -30,8 +34,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from vadlit.errors import ConfigError
+from vadlit.models.playback import PlaybackHead, fit_head
 
-TERMS = ("error", "memory")
+TERMS = ("error", "memory", "motion")
 
 
 class NormalReference(nn.Module):
@@ -41,10 +46,12 @@ class NormalReference(nn.Module):
         feature_dim: channels of the features the memory holds.
         memory_size: how many normal feature vectors the memory keeps (0 disables the memory term).
         patch: side of the windows the error map is averaged over, in pixels.
-        top: how many of a frame's most distant positions the memory term averages.
+        top: how many of a frame's most distant (or surprising) positions the memory (and motion) term averages.
+        playback_steps: optimisation steps of the playback head's fit (0: no motion term).
     """
 
-    def __init__(self, feature_dim: int, memory_size: int = 2048, patch: int = 4, top: int = 4) -> None:
+    def __init__(self, feature_dim: int, memory_size: int = 2048, patch: int = 4, top: int = 4,
+                 playback_steps: int = 400) -> None:
         super().__init__()
         if memory_size < 0:
             raise ConfigError(f"model.memory_size={memory_size}: expected an integer >= 0 (0: no memory term)")
@@ -52,7 +59,10 @@ class NormalReference(nn.Module):
             raise ConfigError(f"model.score_patch={patch}: expected a window side >= 1 pixel")
         if top < 1:
             raise ConfigError(f"model.memory_top={top}: expected an integer >= 1")
-        self.patch, self.top = patch, top
+        if playback_steps < 0:
+            raise ConfigError(f"model.playback_steps={playback_steps}: expected an integer >= 0 (0: no motion term)")
+        self.patch, self.top, self.playback_steps = patch, top, playback_steps
+        self.playback = PlaybackHead(feature_dim)
         self.register_buffer("memory", torch.zeros(memory_size, feature_dim))
         self.register_buffer("stats", torch.zeros(len(TERMS), 2))  # (mean, std) per term
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
@@ -78,11 +88,21 @@ class NormalReference(nn.Module):
             return features.new_zeros(b, t)
         queries = positions(features)
         nearest = torch.cdist(queries, self.memory.to(queries.dtype)).amin(dim=1).view(b * t, -1)
-        return nearest.topk(min(self.top, nearest.shape[1]), dim=1).values.mean(dim=1).view(b, t)
+        return self._top(nearest.view(b, t, -1))
+
+    def motion_term(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T', C, h, w) -> (B, T'): the playback head's surprise, mean of the ``top`` most surprising positions."""
+        if self.playback_steps == 0:
+            return features.new_zeros(features.shape[:2])
+        return self._top(self.playback.surprise(features.to(next(self.playback.parameters()).dtype)).flatten(2))
+
+    def _top(self, values: torch.Tensor) -> torch.Tensor:
+        """(B, T', N) -> (B, T'): the mean of the ``top`` largest of N values."""
+        return values.topk(min(self.top, values.shape[-1]), dim=-1).values.mean(dim=-1)
 
     def terms(self, error: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """(B, T', 2) raw terms, in the order of ``TERMS``."""
-        return torch.stack([self.error_term(error), self.memory_term(features)], dim=-1)
+        """(B, T', 3) raw terms, in the order of ``TERMS``."""
+        return torch.stack([self.error_term(error), self.memory_term(features), self.motion_term(features)], dim=-1)
 
     # -- fitting (normal data only) --------------------------------------------------------------
     def fit_memory(self, normal_features: torch.Tensor, generator: torch.Generator) -> None:
@@ -100,8 +120,22 @@ class NormalReference(nn.Module):
         pick = pick.repeat(-(-size // len(pick)))[:size]
         self.memory.copy_(normal_features[pick].to(self.memory))
 
+    def fit_playback(self, features: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
+                     generator: torch.Generator) -> list[float]:
+        """Fit the playback head afresh (seeded by ``generator``) on features (N, C, h, w) of replayed
+        normal clips; returns the loss per step."""
+        if self.playback_steps == 0:
+            return []
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.no_grad():
+            torch.manual_seed(seed)
+            for layer in self.playback.modules():
+                if isinstance(layer, nn.Conv2d):
+                    layer.reset_parameters()
+        return fit_head(self.playback, features, labels, weights, self.playback_steps, generator)
+
     def fit_stats(self, val_terms: torch.Tensor) -> None:
-        """Mean and std of each raw term over the validation frames (N, 2)."""
+        """Mean and std of each raw term over the validation frames (N, 3)."""
         if val_terms.shape[0] < 2:
             raise ConfigError(
                 f"the held-out normal validation videos give {val_terms.shape[0]} scored frame(s); at least 2 "
@@ -112,7 +146,7 @@ class NormalReference(nn.Module):
 
     # -- the score -----------------------------------------------------------------------------
     def standardise(self, terms: torch.Tensor) -> torch.Tensor:
-        """(..., 2) raw terms -> (...) score: the largest term in validation standard deviations."""
+        """(..., 3) raw terms -> (...) score: the largest term in validation standard deviations."""
         if not self.is_fitted:
             raise RuntimeError("NormalReference.standardise before fit_stats")
         mean, std = self.stats[:, 0].to(terms), self.stats[:, 1].to(terms)
