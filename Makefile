@@ -53,7 +53,7 @@ analyze: $(STAMP) ## Attention statistics and maps of a checkpoint on the test c
 score: $(STAMP) ## Score a video file or frame folder: make score CKPT=... INPUT=video.avi [ARGS=threshold_quantile=0.99]
 	$(BIN)/vadlit-score ckpt_path=$(CKPT) input=$(INPUT) $(ARGS)
 
-ablation: $(STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 3 seeds) on DATA, on every GPU present (else CPU), then its report
+ablation: $(STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 5 seeds) on DATA, on every GPU present (else CPU), then its report
 	@gpus=$$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); \
 	if [ "$${gpus:-0}" -gt 1 ]; then launcher="hydra/launcher=ray_local"; echo "$$gpus GPUs: one job per GPU (Ray)"; \
 	else launcher=""; echo "$${gpus:-0} GPU(s): jobs run one after another"; fi; \

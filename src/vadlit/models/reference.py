@@ -63,6 +63,7 @@ class NormalReference(nn.Module):
             raise ConfigError(f"model.playback_steps={playback_steps}: expected an integer >= 0 (0: no motion term)")
         self.patch, self.top, self.playback_steps = patch, top, playback_steps
         self.playback = PlaybackHead(feature_dim)
+        self.playback.requires_grad_(False)  # fitted, never trained with the networks: no optimizer or DDP sees it
         self.register_buffer("memory", torch.zeros(memory_size, feature_dim))
         self.register_buffer("stats", torch.zeros(len(TERMS), 2))  # (mean, std) per term
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
@@ -132,7 +133,11 @@ class NormalReference(nn.Module):
             for layer in self.playback.modules():
                 if isinstance(layer, nn.Conv2d):
                     layer.reset_parameters()
-        return fit_head(self.playback, features, labels, weights, self.playback_steps, generator)
+        self.playback.requires_grad_(True)
+        try:
+            return fit_head(self.playback, features, labels, weights, self.playback_steps, generator)
+        finally:
+            self.playback.requires_grad_(False)
 
     def fit_stats(self, val_terms: torch.Tensor) -> None:
         """Mean and std of each raw term over the validation frames (N, 3)."""
