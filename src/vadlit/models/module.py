@@ -309,7 +309,8 @@ class VideoAnomalyModule(L.LightningModule):
             per_batch = max(1, -(-4 * size // max(len(train_loader), 1)))
             pool = []
             for batch in train_loader:
-                vectors = positions(self._evidence(batch)[2].features).cpu()
+                x = to_unit_range(batch["clip"].to(self.device))  # the encoder alone gives the features
+                vectors = positions(self.net.target_features(x, self.hparams.memory_level)).cpu()
                 pool.append(vectors[torch.randperm(len(vectors), generator=generator)[:per_batch]])
             self.reference.fit_memory(torch.cat(pool), generator)
         self._fit_playback(datamodule, generator)

@@ -189,12 +189,16 @@ class OCRGANVideo(nn.Module):
                 f"with model.objective={self.objective!r}"
             )
 
+    def _bands(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The frequency bands (B*T, C, H, W) of the generator's input clip."""
+        self._check_clip(x)
+        flat = self.generator_input(x).flatten(0, 1).contiguous(memory_format=self.memory_format)
+        return self.decompose(flat)
+
     def generate(self, x: torch.Tensor, return_attention: bool = False) -> GeneratorOutput:
         """x: (B, T, C, H, W) in [-1, 1] -> GeneratorOutput; only the target frames are decoded."""
-        self._check_clip(x)
+        high, low = self._bands(x)
         batch = x.shape[0]
-        flat = self.generator_input(x).flatten(0, 1).contiguous(memory_format=self.memory_format)
-        high, low = self.decompose(flat)
         g = self.generator(high, low, batch, return_attention=return_attention,
                            last_only=self.objective == "predict")
 
@@ -215,11 +219,8 @@ class OCRGANVideo(nn.Module):
         """The attention-mixed generator features (B, T', C, h, w) of level ``level`` of the target
         frames, as ``generate(clips).features[level]`` gives them, running only the encoder levels
         up to ``level`` (no decoder): what the score's reference is fitted on."""
-        self._check_clip(clips)
-        batch = clips.shape[0]
-        flat = self.generator_input(clips).flatten(0, 1).contiguous(memory_format=self.memory_format)
-        high, low = self.decompose(flat)
-        features, _ = self.generator.encode(high, low, batch, levels=level + 1)
+        high, low = self._bands(clips)
+        features, _ = self.generator.encode(high, low, clips.shape[0], levels=level + 1)
         return self.targets(features[-1])
 
     def discriminate(
