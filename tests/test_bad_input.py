@@ -97,6 +97,8 @@ CASES = {
                                    ["test01.npy", "have 9 values", "12 frames"]),
     "clip_len longer than every video": (lambda t: ["data.clip_len=64"], ["data.clip_len=64"]),
     "heads not dividing the width": (lambda t: ["model.heads=3"], ["model.heads=3", "valid choices"]),
+    "unknown score term": (lambda t: ["model.score_terms=[memory,speed]"], ["model.score_terms", "error, memory, motion"]),
+    "encoder level out of range": (lambda t: ["model.playback_level=7"], ["model.playback_level=7", "-1 for the bottleneck"]),
 }
 
 

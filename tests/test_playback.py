@@ -3,7 +3,11 @@
 import pytest
 import torch
 
+from torch.utils.data import DataLoader
+
 from vadlit.errors import ConfigError
+from vadlit.models import module as module_file
+from vadlit.models.module import PLAYBACK_REPLAYS, VideoAnomalyModule
 from vadlit.models.ocr_gan import OCRGANVideo
 from vadlit.models.playback import CLASSES, MIN_STOP, NOISE, PlaybackHead, check_speeds, fit_head, playback_clips, span
 
@@ -99,3 +103,41 @@ def test_fit_head_learns_where_the_weights_point():
     with torch.no_grad():
         predicted = head(features)[:, :, 2:4, 2:4].argmax(1)
     assert (predicted == labels.view(-1, 1, 1)).float().mean() > 0.95
+
+
+class _Windows:
+    """The one datamodule method the playback fit uses: ``windows`` training windows of any length."""
+
+    def __init__(self, windows: int) -> None:
+        self.windows = windows
+
+    def train_windows(self, length: int) -> DataLoader:
+        g = torch.Generator().manual_seed(0)
+        clips = torch.randint(0, 256, (self.windows, length, 1, 16, 16), generator=g, dtype=torch.uint8)
+        return DataLoader([{"clip": c} for c in clips], batch_size=4)
+
+
+@pytest.mark.parametrize("objective, slots", [("reconstruct", 4), ("predict", 1)])
+def test_the_head_is_fitted_on_every_slot_the_score_reads(objective, slots, monkeypatch):
+    model = VideoAnomalyModule(image_size=16, clip_len=4, heads=2, objective=objective, base_channels=4, depth=2,
+                               nz=16, d_base_channels=4, memory_size=0, playback_steps=2)
+    seen = {}
+
+    def fit(features, labels, weights, generator):
+        seen.update(features=features, labels=labels, weights=weights)
+        return [1.0, 1.0]
+
+    monkeypatch.setattr(model.reference, "fit_playback", fit)
+    model._fit_playback(_Windows(6), torch.Generator().manual_seed(0))
+    clips = 2 * PLAYBACK_REPLAYS * 6  # a normal and a replayed clip per draw
+    assert len(seen["features"]) == len(seen["labels"]) == len(seen["weights"]) == clips * slots
+    assert seen["features"].shape[1:] == (2 * 8, 4, 4) and seen["features"].dtype == torch.float16
+    # every slot of a clip carries its clip's label: normal first, then the replay, per draw
+    assert (seen["labels"].view(-1, slots) == seen["labels"].view(-1, slots)[:, :1]).all()
+    # a bounded cache: fewer slots per clip, never fewer than one
+    monkeypatch.setattr(module_file, "PLAYBACK_MAPS", clips * 2)
+    model._fit_playback(_Windows(6), torch.Generator().manual_seed(0))
+    assert len(seen["features"]) == clips * min(slots, 2)
+    monkeypatch.setattr(module_file, "PLAYBACK_MAPS", 1)
+    model._fit_playback(_Windows(6), torch.Generator().manual_seed(0))
+    assert len(seen["features"]) == clips

@@ -31,7 +31,7 @@ def test_memory_term_is_the_mean_of_the_positions_farthest_from_their_nearest_no
 
 
 def test_motion_term_is_the_mean_of_the_most_surprising_positions():
-    ref = NormalReference(feature_dim=2, memory_size=0, top=2)
+    ref = NormalReference(feature_dim=2, memory_size=0, top=3, playback_top=2)  # the motion term's own top
     features = torch.randn(1, 1, 2, 2, 2)
     surprise = ref.playback.surprise(features)
     assert surprise.shape == (1, 1, 2, 2) and (surprise >= 0).all()
@@ -78,6 +78,29 @@ def test_score_is_the_largest_term_in_validation_standard_deviations():
     flat.fit_stats(torch.tensor([[1.0, 0.0, 5.0], [3.0, 0.0, 5.0]]))
     assert flat.standardise(torch.tensor([[2.0, 99.0, 99.0]])).item() == pytest.approx(0.0)
     assert flat.standardise(torch.tensor([[2.0 + 2**0.5, 99.0, 99.0]])).item() == pytest.approx(1.0)
+
+
+def test_score_takes_only_the_chosen_terms():
+    val = torch.tensor([[1.0, 10.0, 0.0], [3.0, 30.0, 2.0]])
+    terms = torch.tensor([[2.0 + 5 * 2**0.5, 20.0 + 200**0.5, 1.0 + 2 * 2**0.5]])  # z = 5, 1, 2
+    for chosen, expected in ((("error", "memory", "motion"), 5.0), (("memory", "motion"), 2.0), (("memory",), 1.0)):
+        ref = NormalReference(feature_dim=2, memory_size=0, terms=chosen)
+        ref.fit_stats(val)
+        assert ref.standardise(terms).item() == pytest.approx(expected)
+        assert ref.stats.shape == (3, 2)  # every term is still standardised, to be inspected
+        assert ref.record()["terms"] == list(chosen) and set(ref.record()["validation"]) == {"error", "memory", "motion"}
+    # when none of the chosen terms varies on normal data (the baseline under predict), the score
+    # falls back on the terms that do, rather than scoring every frame 0
+    flat = NormalReference(feature_dim=2, memory_size=0, terms=("memory", "motion"))
+    flat.fit_stats(torch.tensor([[1.0, 0.0, 5.0], [3.0, 0.0, 5.0]]))
+    assert flat.record()["terms"] == ["error"]
+    assert flat.standardise(torch.tensor([[2.0 + 2**0.5, 99.0, 99.0]])).item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("terms", [[], ["speed"], "memory", ["memory", "Motion"]])
+def test_score_terms_are_checked(terms):
+    with pytest.raises(ConfigError, match="model.score_terms"):
+        NormalReference(feature_dim=2, memory_size=0, terms=terms)
 
 
 def test_statistics_need_two_validation_frames():

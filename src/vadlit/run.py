@@ -274,6 +274,7 @@ def _write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, da
         data={"source": datamodule.source.name, "image_size": list(datamodule.image_size),
               "channels": datamodule.channels, "clip_len": datamodule.clip_len, "test_stride": datamodule.test_stride},
         checkpoint=checkpoint,
+        score=model.reference.record() if model.reference.is_fitted else None,
         training=model.health.record() if cfg.get("train", True) else None,
         options={
             **options_record(model.score_options),

@@ -26,7 +26,7 @@ from vadlit import __version__
 from vadlit.errors import ConfigError
 
 KEY = "vadlit"
-FORMAT = 3  # 2: temporal attention on every generator level and the score's normal reference; 3: playback head, motion term
+FORMAT = 4  # 2: temporal attention on every level, the normal reference; 3: playback head; 4: score_terms, memory at the bottleneck
 MODEL = "OCR-GAN Video"
 # hyper-parameters every checkpoint of this model has; a checkpoint without them is another model's
 REQUIRED_HPARAMS = ("in_channels", "image_size", "clip_len", "heads", "objective", "base_channels", "depth", "nz")

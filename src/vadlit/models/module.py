@@ -44,10 +44,12 @@ class TestResult:
 
 
 _INTS = ("in_channels", "clip_len", "heads", "base_channels", "depth", "nz", "d_base_channels", "cs_reduction",
-         "max_skipped_steps", "memory_level", "memory_size", "memory_top", "score_patch", "playback_steps")
+         "max_skipped_steps", "memory_level", "memory_size", "memory_top", "score_patch", "playback_steps",
+         "playback_level", "playback_top")
 _NUMBERS = ("attn_dropout", "lr", "w_adv", "w_con", "w_lat", "score_lambda", "d_collapse_loss")
 _FLAGS = ("channels_last", "compile")
 PLAYBACK_REPLAYS = 2  # random replays of each training window for the playback head's fit
+PLAYBACK_MAPS = 8192  # feature maps the playback fit keeps in memory (float16), at most
 
 
 def check_types(values: dict[str, Any]) -> None:
@@ -74,6 +76,14 @@ def check_types(values: dict[str, Any]) -> None:
     if not (isinstance(size, int) or (isinstance(size, Sequence) and not isinstance(size, str) and len(size) == 2
                                        and all(isinstance(v, int) and not isinstance(v, bool) for v in size))):
         raise wrong("image_size", "an integer or [height, width]")
+
+
+def _level(key: str, level: int, depth: int) -> int:
+    """An encoder level ``-depth..depth-1`` (negative: from the bottleneck) as ``0..depth-1``."""
+    if not -depth <= level < depth:
+        raise ConfigError(f"model.{key}={level}: expected an encoder level 0..{depth - 1}, or -1 for the "
+                          f"bottleneck (model.depth={depth})")
+    return level % depth
 
 
 def to_unit_range(clip: torch.Tensor) -> torch.Tensor:
@@ -111,17 +121,24 @@ class VideoAnomalyModule(L.LightningModule):
         d_collapse_loss: float = 1e-3,
         temporal_levels: str = "all",
         temporal_mixer: str = "attention",
-        memory_level: int = 1,
+        memory_level: int = -1,
         memory_size: int = 2048,
         memory_top: int = 4,
         score_patch: int = 4,
-        playback_steps: int = 400,
-        playback_speeds: Sequence[int] = (2, 3),
+        playback_steps: int = 3200,
+        playback_speeds: Sequence[int] = (2, 3, 4),
+        playback_level: int = 1,
+        playback_top: int = 16,
+        score_terms: Sequence[str] = ("memory", "motion"),
     ):
         """``channels_last`` / ``compile``: speed options (``torch.compile`` of G and D); they change
         no result and are worth it on GPUs only (measured by ``vadlit-bench``).
         ``on_nonfinite`` ... ``d_collapse_loss``: what happens when training diverges (`health.py`).
-        ``playback_steps``, ``playback_speeds``: the fit of the score's playback head (`playback.py`)."""
+        ``memory_level``, ``playback_level``: the encoder levels the memory and the playback head read
+        (negative: counted from the bottleneck). ``playback_steps``, ``playback_speeds``,
+        ``playback_top``: the playback head's fit, its replay speeds, and how many of a frame's most
+        surprising positions its term averages (`playback.py`). ``score_terms``: which of
+        `reference.TERMS` the score takes the largest of."""
         super().__init__()
         check_types(locals())
         self.playback_speeds = check_speeds(playback_speeds)
@@ -148,12 +165,12 @@ class VideoAnomalyModule(L.LightningModule):
             temporal_levels=temporal_levels,
             temporal_mixer=temporal_mixer,
         )
-        if not 0 <= memory_level < depth:
-            raise ConfigError(f"model.memory_level={memory_level}: expected an encoder level 0..{depth - 1} "
-                              f"(model.depth={depth})")
-        width = 2 * level_channels(base_channels, depth)[memory_level]
-        self.reference = NormalReference(width, memory_size=memory_size, patch=score_patch, top=memory_top,
-                                         playback_steps=playback_steps)
+        self.memory_level, self.playback_level = (_level(key, value, depth) for key, value in
+                                                  (("memory_level", memory_level), ("playback_level", playback_level)))
+        widths = [2 * c for c in level_channels(base_channels, depth)]
+        self.reference = NormalReference(widths[self.memory_level], memory_size=memory_size, patch=score_patch,
+                                         top=memory_top, playback_steps=playback_steps, playback_top=playback_top,
+                                         playback_dim=widths[self.playback_level], terms=score_terms)
         self.automatic_optimization = False
         self.health = TrainingHealth(on_nonfinite, max_skipped_steps, on_d_collapse, d_collapse_loss)
         self.score_options = ScoreOptions()
@@ -294,7 +311,7 @@ class VideoAnomalyModule(L.LightningModule):
     def _evidence(self, batch: dict[str, torch.Tensor]):
         x = to_unit_range(batch["clip"].to(self.device))
         out = self.net.generate(x)
-        return x, out, self.net.evidence(x, out, self.hparams.score_lambda, self.hparams.memory_level)
+        return x, out, self.net.evidence(x, out, self.hparams.score_lambda, self.memory_level, self.playback_level)
 
     @torch.no_grad()
     def fit_reference(self, datamodule) -> None:
@@ -310,7 +327,7 @@ class VideoAnomalyModule(L.LightningModule):
             pool = []
             for batch in train_loader:
                 x = to_unit_range(batch["clip"].to(self.device))  # the encoder alone gives the features
-                vectors = positions(self.net.target_features(x, self.hparams.memory_level)).cpu()
+                vectors = positions(self.net.target_features(x, self.memory_level)).cpu()
                 pool.append(vectors[torch.randperm(len(vectors), generator=generator)[:per_batch]])
             self.reference.fit_memory(torch.cat(pool), generator)
         self._fit_playback(datamodule, generator)
@@ -319,7 +336,7 @@ class VideoAnomalyModule(L.LightningModule):
         rows, updates = [], []
         for batch in val_loader:
             _, _, ev = self._evidence(batch)
-            terms = self.reference.terms(ev.error, ev.features).cpu()
+            terms = self.reference.terms(ev).cpu()
             rows.append(terms.reshape(-1, terms.shape[-1]))
             updates.append(({"video": batch["video"], "frames": batch["frames"]}, terms))
         self.reference.fit_stats(torch.cat(rows).double())
@@ -331,25 +348,38 @@ class VideoAnomalyModule(L.LightningModule):
 
     def _fit_playback(self, datamodule, generator: torch.Generator) -> None:
         """The playback head: ``PLAYBACK_REPLAYS`` random replays of every training window (normal
-        training videos only), their target-slot features computed once, then the head's fit."""
+        training videos only), the features of their scored slots computed once, then the head's fit.
+
+        The head learns on every slot the score reads (reconstruct scores all T, predict the last):
+        fitted on the last slot only, it scored the middle slots of a reconstructed clip, whose
+        attention sees both ways, 3-8 points worse per motion kind on the development benchmark.
+        At most ``PLAYBACK_MAPS`` feature maps are kept: long training sets get fewer slots per clip.
+        """
         if self.reference.playback_steps == 0:
             return
-        level, clip_len = self.hparams.memory_level, self.hparams.clip_len
+        level, clip_len = self.playback_level, self.hparams.clip_len
+        loader = datamodule.train_windows(span(clip_len, self.playback_speeds))
+        slots_scored = self.net.targets(torch.arange(clip_len).view(1, -1)).shape[1]
+        clips_expected = 2 * PLAYBACK_REPLAYS * len(loader.dataset)
+        per_clip = max(1, min(slots_scored, PLAYBACK_MAPS // max(clips_expected, 1)))
         features, labels, weights = [], [], []
-        for batch in datamodule.train_windows(span(clip_len, self.playback_speeds)):
+        for batch in loader:
             window = to_unit_range(batch["clip"].to(self.device))
             for _ in range(PLAYBACK_REPLAYS):
                 clips, y, w = playback_clips(window, clip_len, self.playback_speeds, generator)
-                f = self.net.target_features(clips, level)[:, -1]
-                features.append(f.half())
-                labels.append(y)
-                weights.append(F.adaptive_avg_pool2d(w.unsqueeze(1).float(), f.shape[-2:]).squeeze(1))
+                f = self.net.target_features(clips, level)
+                pick = torch.rand(f.shape[:2], generator=generator).argsort(dim=1)[:, :per_clip]
+                features.append(f[torch.arange(len(f)).unsqueeze(1), pick.to(f.device)].flatten(0, 1).half())
+                labels.append(y.repeat_interleave(per_clip))
+                w = F.adaptive_avg_pool2d(w.unsqueeze(1).float(), f.shape[-2:]).squeeze(1)
+                weights.append(w.repeat_interleave(per_clip, dim=0))
         if not features:
             log.warning("no training window is long enough to replay clips faster; the score has no motion term")
             return
-        losses = self.reference.fit_playback(torch.cat(features), torch.cat(labels), torch.cat(weights), generator)
-        log.info("playback head fitted: loss %.3f -> %.3f over %d steps", losses[0], sum(losses[-20:]) / len(losses[-20:]),
-                 len(losses))
+        features = torch.cat(features)
+        losses = self.reference.fit_playback(features, torch.cat(labels), torch.cat(weights), generator)
+        log.info("playback head fitted on %d feature maps: loss %.3f -> %.3f over %d steps", len(features), losses[0],
+                 sum(losses[-20:]) / len(losses[-20:]), len(losses))
 
     def _ensure_reference(self) -> None:
         if self.reference.is_fitted:
@@ -393,7 +423,7 @@ class VideoAnomalyModule(L.LightningModule):
         """Score a batch of clips: ``[(video, frames, scores), ...]`` updates for FrameScores, and the
         tensors a callback may show (``x``, ``x_hat`` of the target frames)."""
         x, out, ev = self._evidence(batch)
-        scores = self.reference.standardise(self.reference.terms(ev.error, ev.features))
+        scores = self.reference.standardise(self.reference.terms(ev))
         return self._frame_updates(batch, scores), {"x": self.net.targets(x), "x_hat": out.x_hat}
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:

@@ -52,11 +52,13 @@ class GeneratorOutput:
 
 @dataclass
 class Evidence:
-    """What the score of each target frame is made of: an error map (B, T', H, W) and the
-    attention-mixed features (B, T', C, h, w) that the one-class memory judges."""
+    """What the score of each target frame is made of: an error map (B, T', H, W), the
+    attention-mixed features (B, T', C, h, w) that the one-class memory judges, and those the
+    playback head reads."""
 
     error: torch.Tensor
     features: torch.Tensor
+    motion_features: torch.Tensor
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -234,14 +236,16 @@ class OCRGANVideo(nn.Module):
 
     # --- what a frame's anomaly score is made of ------------------------------------------------
 
-    def evidence(self, x: torch.Tensor, out: GeneratorOutput, lam: float, memory_level: int) -> Evidence:
+    def evidence(self, x: torch.Tensor, out: GeneratorOutput, lam: float, memory_level: int,
+                 motion_level: int | None = None) -> Evidence:
         """The per-position quantities a target frame's score is made of (float32, autocast off).
 
         error (B, T', H, W): ``lam * mean_c (x - x_hat)^2 + (1 - lam) * mean_nz (f(x) - f(x_hat))^2``,
         the second term (the discriminator's attention-mixed features of the real vs the fake clip)
         upsampled to the frame. features (B, T', C, h, w): the generator's attention-mixed features
         of level ``memory_level`` for the one-class memory; for predict they come from the other
-        frames only, so how normal they are says how normal the clip's motion is.
+        frames only, so how normal they are says how normal the clip's motion is. motion_features:
+        the same of level ``motion_level`` (default: ``memory_level``), for the playback head.
         """
         if not 0.0 <= lam <= 1.0:
             raise ConfigError(f"model.score_lambda={lam}: expected a weight in [0, 1]")
@@ -254,7 +258,8 @@ class OCRGANVideo(nn.Module):
             feat = (self.targets(f_real).float() - self.targets(f_fake).float()).pow(2).mean(dim=2)
             feat = F.interpolate(feat, size=rec.shape[-2:], mode="bilinear", align_corners=False)
             features = self.targets(out.features[memory_level]).float()
-        return Evidence(lam * rec + (1.0 - lam) * feat, features)
+            motion = features if motion_level is None else self.targets(out.features[motion_level]).float()
+        return Evidence(lam * rec + (1.0 - lam) * feat, features, motion)
 
     def score(self, x: torch.Tensor, out: GeneratorOutput, lam: float) -> torch.Tensor:
         """(B, T') the plain, uncalibrated score: the mean of the error map (see ``evidence``)."""

@@ -10,7 +10,7 @@ attention-mixed features, tell how the clip was played back:
 - ``normal``: consecutive frames;
 - ``stopped``: the clip plays, then holds one frame for at least ``MIN_STOP`` frames (everything that
   moved stands still: what loitering looks like);
-- ``fast``: every 2nd or 3rd frame (everything moves 2-3x faster: what running looks like).
+- ``fast``: every 2nd, 3rd or 4th frame (everything moves 2-4x faster: what running looks like).
 
 The background looks the same in every class, so a position can only tell them apart where
 something moves: the head learns motion, not scenes. It reads the features of one slot, so motion

@@ -13,7 +13,7 @@ A frame's score has three terms, each reduced to one number per frame by a *maxi
   normal clip has, although the frame itself looks normal and is easy to predict;
 - **motion**: the surprise ``-log p(normal playback)`` of a playback head, fitted on replayed
   normal training clips (``playback.py``), at every position of the same features, then the mean of
-  the ``top`` largest positions: someone who stands still looks like a clip that froze, someone who
+  the ``playback_top`` largest positions: someone who stands still looks like a clip that froze, someone who
   runs like one played too fast.
 
 Each term is standardised with its mean and standard deviation over the frames of the *held-out
@@ -28,6 +28,8 @@ over a few thousand vectors; faiss and friends would add a dependency for no gai
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -46,12 +48,18 @@ class NormalReference(nn.Module):
         feature_dim: channels of the features the memory holds.
         memory_size: how many normal feature vectors the memory keeps (0 disables the memory term).
         patch: side of the windows the error map is averaged over, in pixels.
-        top: how many of a frame's most distant (or surprising) positions the memory (and motion) term averages.
+        top: how many of a frame's most distant positions the memory term averages.
         playback_steps: optimisation steps of the playback head's fit (0: no motion term).
+        playback_top: how many of a frame's most surprising positions the motion term averages (more
+            than the memory's: a moving actor smears over more positions of the mixed features).
+        playback_dim: channels of the features the playback head reads (default: ``feature_dim``).
+        terms: the terms the score takes the largest of (``model.score_terms``); all are computed
+            and standardised, so the others stay inspectable.
     """
 
     def __init__(self, feature_dim: int, memory_size: int = 2048, patch: int = 4, top: int = 4,
-                 playback_steps: int = 400) -> None:
+                 playback_steps: int = 3200, playback_top: int = 16, playback_dim: int | None = None,
+                 terms: Sequence[str] = TERMS) -> None:
         super().__init__()
         if memory_size < 0:
             raise ConfigError(f"model.memory_size={memory_size}: expected an integer >= 0 (0: no memory term)")
@@ -59,10 +67,15 @@ class NormalReference(nn.Module):
             raise ConfigError(f"model.score_patch={patch}: expected a window side >= 1 pixel")
         if top < 1:
             raise ConfigError(f"model.memory_top={top}: expected an integer >= 1")
+        if playback_top < 1:
+            raise ConfigError(f"model.playback_top={playback_top}: expected an integer >= 1")
         if playback_steps < 0:
             raise ConfigError(f"model.playback_steps={playback_steps}: expected an integer >= 0 (0: no motion term)")
-        self.patch, self.top, self.playback_steps = patch, top, playback_steps
-        self.playback = PlaybackHead(feature_dim)
+        if isinstance(terms, str) or not terms or any(t not in TERMS for t in terms):
+            raise ConfigError(f"model.score_terms={terms!r}: expected a non-empty list of {', '.join(TERMS)}")
+        self.patch, self.top, self.playback_steps, self.playback_top = patch, top, playback_steps, playback_top
+        self.used = torch.tensor([t in terms for t in TERMS])
+        self.playback = PlaybackHead(playback_dim or feature_dim)
         self.playback.requires_grad_(False)  # fitted, never trained with the networks: no optimizer or DDP sees it
         self.register_buffer("memory", torch.zeros(memory_size, feature_dim))
         self.register_buffer("stats", torch.zeros(len(TERMS), 2))  # (mean, std) per term
@@ -92,18 +105,21 @@ class NormalReference(nn.Module):
         return self._top(nearest.view(b, t, -1))
 
     def motion_term(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, T', C, h, w) -> (B, T'): the playback head's surprise, mean of the ``top`` most surprising positions."""
+        """(B, T', C, h, w) -> (B, T'): the playback head's surprise, mean of the ``playback_top`` most
+        surprising positions."""
         if self.playback_steps == 0:
             return features.new_zeros(features.shape[:2])
-        return self._top(self.playback.surprise(features.to(next(self.playback.parameters()).dtype)).flatten(2))
+        surprise = self.playback.surprise(features.to(next(self.playback.parameters()).dtype)).flatten(2)
+        return self._top(surprise, self.playback_top)
 
-    def _top(self, values: torch.Tensor) -> torch.Tensor:
-        """(B, T', N) -> (B, T'): the mean of the ``top`` largest of N values."""
-        return values.topk(min(self.top, values.shape[-1]), dim=-1).values.mean(dim=-1)
+    def _top(self, values: torch.Tensor, top: int | None = None) -> torch.Tensor:
+        """(B, T', N) -> (B, T'): the mean of the ``top`` (default: the memory's) largest of N values."""
+        return values.topk(min(top or self.top, values.shape[-1]), dim=-1).values.mean(dim=-1)
 
-    def terms(self, error: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """(B, T', 3) raw terms, in the order of ``TERMS``."""
-        return torch.stack([self.error_term(error), self.memory_term(features), self.motion_term(features)], dim=-1)
+    def terms(self, evidence) -> torch.Tensor:
+        """(B, T', 3) raw terms of an ``ocr_gan.Evidence``, in the order of ``TERMS``."""
+        return torch.stack([self.error_term(evidence.error), self.memory_term(evidence.features),
+                            self.motion_term(evidence.motion_features)], dim=-1)
 
     # -- fitting (normal data only) --------------------------------------------------------------
     def fit_memory(self, normal_features: torch.Tensor, generator: torch.Generator) -> None:
@@ -150,12 +166,27 @@ class NormalReference(nn.Module):
         self.fitted.fill_(True)
 
     # -- the score -----------------------------------------------------------------------------
+    def active(self) -> torch.Tensor:
+        """(3,) bool: the terms the score takes. The chosen ones that vary on the validation frames;
+        when none does (the baseline under predict, whose features of the hidden frame cannot see the
+        other frames, with the default memory and motion), every term that varies: its error."""
+        mean, std = self.stats[:, 0], self.stats[:, 1]
+        varies = std > 1e-12 * mean.abs().clamp_min(1.0)
+        chosen = varies & self.used.to(varies.device)
+        return chosen if chosen.any() else varies
+
+    def record(self) -> dict:
+        """What ``metrics.json`` says of the score: the terms it took and every term's validation statistics."""
+        active = self.active().tolist()
+        return {"terms": [t for t, a in zip(TERMS, active) if a],
+                "validation": {t: {"mean": float(m), "std": float(s)} for t, (m, s) in zip(TERMS, self.stats.tolist())}}
+
     def standardise(self, terms: torch.Tensor) -> torch.Tensor:
-        """(..., 3) raw terms -> (...) score: the largest term in validation standard deviations."""
+        """(..., 3) raw terms -> (...) score: the largest active term in validation standard deviations."""
         if not self.is_fitted:
             raise RuntimeError("NormalReference.standardise before fit_stats")
         mean, std = self.stats[:, 0].to(terms), self.stats[:, 1].to(terms)
-        informative = std > 1e-12 * mean.abs().clamp_min(1.0)
+        informative = self.active().to(terms.device)
         if not informative.any():
             return terms.new_zeros(terms.shape[:-1])
         z = (terms - mean) / torch.where(informative, std, torch.ones_like(std))
