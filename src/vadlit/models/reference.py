@@ -1,27 +1,26 @@
 """The normal reference a frame's score is measured against, fitted on normal data only.
 
-A frame's score has three terms, each reduced to one number per frame by a *maximum over positions*
-(an anomalous actor covers ~1-2% of a frame, so a mean over the frame would drown it):
+A frame has three terms, each reduced to one number per frame by a *maximum over positions* (an
+anomalous actor covers ~1-2% of a frame, so a mean over the frame would drown it):
 
 - **error**: the error map (see ``OCRGANVideo.evidence``) averaged over ``patch`` x ``patch``
   windows, then its largest window;
-- **memory**: at every position of the attention-mixed generator features, the distance to the
-  nearest of ``memory_size`` feature vectors drawn from the *normal training clips* (a one-class
-  nearest-neighbour model, PatchCore-style), then the mean of the ``top`` largest positions. For predict these
-  features are computed from the other frames of the clip only, so they describe the clip's motion
-  around that position: a pedestrian who stands still, or walks across the path, gives a feature no
-  normal clip has, although the frame itself looks normal and is easy to predict;
+- **memory**: at every position of the attention-mixed generator features (the bottleneck by
+  default), the distance to the nearest of ``memory_size`` feature vectors drawn from the *normal
+  training clips* (a one-class nearest-neighbour model, PatchCore-style), then the mean of the
+  ``top`` largest positions: what nothing in the normal clips looks like (a vehicle);
 - **motion**: the surprise ``-log p(normal playback)`` of a playback head, fitted on replayed
-  normal training clips (``playback.py``), at every position of the same features, then the mean of
-  the ``playback_top`` largest positions: someone who stands still looks like a clip that froze, someone who
-  runs like one played too fast.
+  normal training clips (``playback.py``), at every position of the level-1 features, then the mean
+  of the ``playback_top`` largest positions: someone who stands still looks like a clip that froze,
+  someone who runs like one played too fast.
 
 Each term is standardised with its mean and standard deviation over the frames of the *held-out
-normal validation videos*, and the score is the larger of the two: a frame is as anomalous as its
-most unusual term (a sum let the noise of one term dilute the other's evidence: on the embedded
-benchmark the maximum scored 5-15 points higher per motion kind, experiments/temporal_score). The
-test set is never used: a term whose validation spread is zero (the baseline's memory term for
-predict, whose features do not depend on the clip, and its motion term) takes no part.
+normal validation videos*, and the score is the largest of the chosen ones (``terms``, default
+memory and motion): a frame is as anomalous as its most unusual term (a sum let the noise of one
+term dilute another's evidence). The error is computed and standardised but left out by default:
+the U-Net skips rebuild a runner as well as a walker, and on the development benchmark (and again on
+a held-out one) adding it lowered the AUROC, most on running (experiments/temporal_detection_v3).
+The test set is never used: a term whose validation spread is zero takes no part.
 
 The kNN search is written here rather than taken from a library because it is one ``torch.cdist``
 over a few thousand vectors; faiss and friends would add a dependency for no gain at this size.
