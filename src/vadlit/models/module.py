@@ -359,7 +359,7 @@ class VideoAnomalyModule(L.LightningModule):
             return
         level, clip_len = self.playback_level, self.hparams.clip_len
         loader = datamodule.train_windows(span(clip_len, self.playback_speeds))
-        slots_scored = self.net.targets(torch.arange(clip_len).view(1, -1)).shape[1]
+        slots_scored = len(range(clip_len)[self.net.target_frames])
         clips_expected = 2 * PLAYBACK_REPLAYS * len(loader.dataset)
         per_clip = max(1, min(slots_scored, PLAYBACK_MAPS // max(clips_expected, 1)))
         features, labels, weights = [], [], []
