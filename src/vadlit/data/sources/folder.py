@@ -26,39 +26,26 @@ Layout::
   with sub-folders but no frames is an error, as are frames placed directly in ``train/``.
 - The split folder names are options (``train_dir``, ``test_dir``).
 
-Frame labels (test videos only; optional). A file named after the video, looked for in the test
-folder and, when ``labels_dir`` is set, in ``<root>/<labels_dir>/`` (or ``labels_dir`` itself when
-it is an absolute path):
+Frame labels (test videos only; optional). A file named after the video, ``<video>.npy``,
+``<video>.txt`` or ``<video>.csv`` (their formats are described in ``labels.py``), looked for in the
+test folder and, when ``labels_dir`` is set, in ``<root>/<labels_dir>/`` (or ``labels_dir`` itself
+when it is an absolute path).
 
-- ``<video>.npy``: a 1-D array (``numpy.save``) with one value per frame (integers, floats or
-  booleans);
-- ``<video>.txt``: one value per frame, separated by spaces, tabs, newlines or commas;
-- ``<video>.csv``: one value per row; or two columns ``frame,label`` where ``frame`` counts from 1
-  and every frame ``1..N`` appears exactly once, in any order. A first row that is not numeric is a
-  header (``label``, or ``frame,label``; a header naming ``frame`` and ``label`` may put them in
-  either order).
+Either every test video has labels (metrics are computed) or none has (scores are written, no
+metrics): labels for only some videos are an error, since metrics over part of the ground truth
+would mislead. One video with two label files (``clip01.npy`` and ``clip01.txt``, or one in
+``test/`` and one in ``labels_dir``) is an error, and so is a ``labels_dir`` in which no test video
+finds labels. ``.npy``/``.txt``/``.csv`` files that match no test video are ignored with a warning
+that names them. Label files in ``train/`` are ignored: training videos are normal by definition.
 
-Every value is 1 for an anomalous frame and 0 for a normal one; there must be exactly one value per
-frame of the video. Either every test video has labels (metrics are computed) or none has (scores
-are written, no metrics): labels for only some videos are an error, since metrics over part of the
-ground truth would mislead. One video with two label files (``clip01.npy`` and ``clip01.txt``, or
-one in ``test/`` and one in ``labels_dir``) is an error, and so is a ``labels_dir`` in which no
-test video finds labels. ``.npy``/``.txt``/``.csv`` files that match no test video are ignored
-with a warning that names them. Label files in ``train/`` are ignored: training videos are normal
-by definition.
-
-Pixel masks (optional, beside the labels): ``<video>_mask.npy``, an array of shape (frames, height,
-width) at the video's own frame size, nonzero where a pixel is anomalous. A mask needs labels.
+Pixel masks (optional, beside the labels): ``<video>_mask.npy`` (format in ``labels.py``). A mask needs
+labels.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import logging
-import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,17 +55,19 @@ import numpy as np
 from vadlit.data.decode import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, decode_video, frame_files, is_junk, natural_key,
                                 read_frames)
 from vadlit.data.source import NORMAL, SPLITS, Source, VideoData, VideoRecord, fingerprint
+from vadlit.data.sources.labels import (LABEL_EXTENSIONS, check_length, check_mask_header, check_mask_shape,
+                                        read_labels, read_mask)
 from vadlit.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-"""Bump whenever the frames, labels or masks read from the same files would change, so caches are rebuilt."""
+"""Bump whenever the frames, labels or masks read from the same files would change (here or in `labels`), so
+caches are rebuilt."""
 
 CONFIG_PREFIX = "data.source"  # where train_dir, test_dir and labels_dir sit in conf/data/folder.yaml
 """Where the constructor arguments live in the Hydra config (named in error messages)."""
 
-LABEL_EXTENSIONS = (".npy", ".txt", ".csv")
 MASK_SUFFIX = "_mask"
 ANOMALY = "anomaly"
 _SKIPPED_FOLDERS = {"__macosx"}
@@ -328,9 +317,9 @@ class FolderSource(Source):
         if truth is not None and truth.labels is not None:
             labels = read_labels(truth.labels)
             if video.frames is not None:  # a frame folder's length is known without decoding
-                _check_length(truth.labels, labels, video.path, len(video.frames))
+                check_length(truth.labels, labels, video.path, len(video.frames))
             if truth.mask is not None:
-                _check_mask_header(truth.mask, len(labels))
+                check_mask_header(truth.mask, len(labels))
         load = functools.partial(_load, video, labels, None if truth is None else truth.labels,
                                  None if truth is None else truth.mask)
         return VideoRecord(video.name, load, str(video.path))
@@ -350,166 +339,17 @@ def _load(video: _Video, labels: np.ndarray | None, label_path: Path | None, mas
     if labels is None:
         return VideoData(frames)
     n = int(frames.shape[0])
-    _check_length(label_path, labels, video.path, n)
+    check_length(label_path, labels, video.path, n)
     masks = None
     if mask_path is not None:
-        masks = _read_mask(mask_path)
-        if masks.shape != (n, *original[0]):
-            raise DataError(
-                f"mask '{mask_path}' has shape {tuple(masks.shape)} but video '{video.path}' has {n} frames of "
-                f"{original[0][0]}x{original[0][1]} pixels; expected shape ({n}, {original[0][0]}, {original[0][1]})"
-            )
+        masks = read_mask(mask_path)
+        check_mask_shape(mask_path, masks, video.path, n, original[0])
     kinds = [ANOMALY if value else NORMAL for value in labels.tolist()]
     return VideoData(frames, labels, kinds, masks)
 
 
-# ------------------------------------------------------------------------------------------------
-# Label files
-
-
-def read_labels(path: Path) -> np.ndarray:
-    """A label file (.npy, .txt or .csv, see the module docstring) -> (N,) uint8 of 0/1."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        values = _read_npy_labels(path)
-    elif suffix in (".txt", ".csv"):
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read labels '{path}': {exc}; expected a text file of 0/1 values") from exc
-        values = _parse_txt(path, text) if suffix == ".txt" else _parse_csv(path, text)
-    else:
-        raise DataError(f"labels '{path}': unknown extension; expected .npy, .txt or .csv")
-    if values.size == 0:
-        raise DataError(f"labels '{path}' are empty; expected one 0/1 value per frame")
-    if not np.isin(values, (0, 1)).all():
-        odd = [v for v in np.unique(values[~np.isin(values, (0, 1))]).tolist()][:5]
-        raise DataError(
-            f"labels '{path}' hold values other than 0 and 1 (e.g. {', '.join(map(_show, odd))}); expected 1 for an "
-            "anomalous frame and 0 for a normal one"
-        )
-    return values.astype(np.uint8)
-
-
-def _read_npy_labels(path: Path) -> np.ndarray:
-    try:
-        values = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"cannot read labels '{path}': {exc}; expected an array saved with numpy.save") from exc
-    if not isinstance(values, np.ndarray):
-        raise DataError(f"labels '{path}' hold an archive, not an array; expected a 1-D array saved with numpy.save")
-    if values.ndim == 2 and 1 in values.shape:
-        values = values.reshape(-1)
-    if values.ndim != 1:
-        raise DataError(f"labels '{path}' have shape {values.shape}; expected a 1-D array of one 0/1 value per frame")
-    if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
-        raise DataError(f"labels '{path}' hold {values.dtype} values; expected numbers 0 and 1")
-    return values
-
-
-def _parse_txt(path: Path, text: str) -> np.ndarray:
-    values = []
-    for line_no, line in enumerate(text.splitlines(), 1):
-        for token in re.split(r"[\s,]+", line.strip()):
-            if token:
-                values.append(_number(path, token, f"line {line_no}"))
-    return np.asarray(values, dtype=np.float64)
-
-
-def _parse_csv(path: Path, text: str) -> np.ndarray:
-    rows = [(i, [c.strip() for c in row]) for i, row in enumerate(csv.reader(io.StringIO(text)), 1)]
-    rows = [(i, row) for i, row in rows if any(row)]
-    if not rows:
-        return np.zeros(0)
-    header = None
-    if not all(_is_number(c) for c in rows[0][1]):
-        header, rows = [c.lower() for c in rows[0][1]], rows[1:]
-    width = len(header) if header is not None else len(rows[0][1]) if rows else 1
-    if width not in (1, 2):
-        raise DataError(
-            f"labels '{path}' have {width} columns; expected one column (a 0/1 label per row) or two (frame,label)"
-        )
-    for i, row in rows:
-        if len(row) != width:
-            raise DataError(f"labels '{path}', row {i}: {len(row)} columns where the file has {width}; "
-                            "expected the same columns on every row")
-    table = [[_number(path, c, f"row {i}") for c in row] for i, row in rows]
-    if width == 1:
-        return np.asarray([r[0] for r in table], dtype=np.float64)
-    frame_col, label_col = 0, 1
-    if header is not None and set(header) == {"frame", "label"}:
-        frame_col, label_col = header.index("frame"), header.index("label")
-    frames = [r[frame_col] for r in table]
-    n = len(frames)
-    problem = None
-    if not all(float(f).is_integer() for f in frames):
-        problem = "frame numbers must be whole numbers"
-    else:
-        counts = Counter(int(f) for f in frames)
-        outside = sorted(f for f in counts if not 1 <= f <= n)
-        twice = sorted(f for f, c in counts.items() if c > 1)
-        if outside:
-            problem = f"frame {outside[0]} is outside 1..{n}" + (" (frames count from 1)" if outside[0] == 0 else "")
-        elif twice:
-            problem = f"frame {twice[0]} appears {counts[twice[0]]} times"
-    if problem:
-        raise DataError(
-            f"labels '{path}': the frame column must list every frame 1..{n} exactly once, but {problem}; expected "
-            "rows frame,label with frames counted from 1"
-        )
-    order = np.argsort(np.asarray(frames))
-    return np.asarray([r[label_col] for r in table], dtype=np.float64)[order]
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
-def _number(path: Path, token: str, where: str) -> float:
-    try:
-        return float(token)
-    except ValueError:
-        raise DataError(f"labels '{path}', {where}: {token!r} is not a number; expected 0 or 1") from None
-
-
-def _show(value) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else repr(value)
-
-
-def _check_length(label_path: Path, labels: np.ndarray, video_path: Path, frames: int) -> None:
-    if len(labels) != frames:
-        raise DataError(
-            f"labels '{label_path}' have {len(labels)} values but video '{video_path}' has {frames} frames; "
-            "expected one 0/1 label per frame"
-        )
-
-
-def _read_mask(path: Path) -> np.ndarray:
-    try:
-        masks = np.load(path, mmap_mode="r", allow_pickle=False)  # memory-mapped: the cache resizes it in chunks
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"cannot read mask '{path}': {exc}; expected an array saved with numpy.save") from exc
-    if not isinstance(masks, np.ndarray) or masks.ndim != 3 or not (
-            np.issubdtype(masks.dtype, np.number) or masks.dtype == bool):
-        shape = getattr(masks, "shape", "an archive")
-        raise DataError(f"mask '{path}' is {shape} of {getattr(masks, 'dtype', '?')}; expected a (frames, height, "
-                        "width) numeric array, nonzero where a pixel is anomalous")
-    return masks
-
-
-def _check_mask_header(path: Path, frames: int) -> None:
-    masks = _read_mask(path)
-    if masks.shape[0] != frames:
-        raise DataError(f"mask '{path}' has {masks.shape[0]} frames but the video's labels have {frames}; "
-                        "expected one mask per frame")
-
-
 def _is_under(path: Path, root: Path) -> bool:
+    """Label files under data.root are fingerprinted relative to it; others relative to labels_dir."""
     try:
         path.relative_to(root)
     except ValueError:
@@ -518,5 +358,6 @@ def _is_under(path: Path, root: Path) -> bool:
 
 
 def _names(names: list[str], limit: int = 10) -> str:
+    """The first names of a long list, so an error or warning stays one readable line."""
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
