@@ -70,7 +70,6 @@ CONFIG_PREFIX = "data.source"  # where train_dir, test_dir and labels_dir sit in
 
 MASK_SUFFIX = "_mask"
 ANOMALY = "anomaly"
-_SKIPPED_FOLDERS = {"__macosx"}
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ class FolderSource(Source):
         videos: list[_Video] = []
         loose_frames = []
         for entry in sorted(path.iterdir(), key=natural_key):
-            if is_junk(entry) or entry.name.lower() in _SKIPPED_FOLDERS:
+            if is_junk(entry):
                 continue
             suffix = entry.suffix.lower()
             if entry.is_dir():
@@ -217,7 +216,7 @@ class FolderSource(Source):
         frames = frame_files(path)
         if frames:
             return frames
-        children = [c for c in path.iterdir() if not is_junk(c) and c.name.lower() not in _SKIPPED_FOLDERS]
+        children = [c for c in path.iterdir() if not is_junk(c)]
         if any(c.is_dir() for c in children):
             raise DataError(
                 f"'{path}' holds folders but no frames; a video is one folder of frames directly inside {folder}/ "
