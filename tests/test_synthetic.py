@@ -8,9 +8,13 @@ import pickle
 import numpy as np
 import pytest
 
-from vadlit.data import synthetic
 from vadlit.data.source import NORMAL
-from vadlit.data.synthetic import KINDS, NORMAL_SPEED, SyntheticSource
+from vadlit.data.sources.synthetic import GENERATOR_VERSION, KINDS, LOITER_ONSET, NORMAL_SPEED, SyntheticSource
+from vadlit.data.sources.synthetic.actors import Segment, make_actor, normal_traffic
+from vadlit.data.sources.synthetic.events import _event_kinds
+from vadlit.data.sources.synthetic.render import render
+from vadlit.data.sources.synthetic.scene import static_background
+from vadlit.data.sources.synthetic.source import _scene
 from vadlit.errors import ConfigError, DataError
 
 from tests.conftest import CONF
@@ -167,7 +171,7 @@ def test_event_plan_balances_kinds(n_test, k):
     """Each test video plans 1-2 events; every kind is planned once there are videos enough, and
     the kinds' counts differ by at most one when the videos fill whole cycles of the kinds."""
     kinds = KINDS[:k]
-    plans = [synthetic._event_kinds(i, n_test, kinds) for i in range(n_test)]
+    plans = [_event_kinds(i, n_test, kinds) for i in range(n_test)]
     assert all(1 <= len(p) <= 2 for p in plans)
     assert [p[0] for p in plans] == [kinds[i % k] for i in range(n_test)]
     if k > 1:
@@ -185,12 +189,12 @@ def test_event_plan_balances_kinds(n_test, k):
 def test_loitering_is_labelled_once_the_stop_is_visible(default_test):
     """A stop is labelled from its LOITER_ONSET-th frame to its last: the first frames of a stop look
     like walking in a short window, and a pause that short is normal."""
-    onset = synthetic.LOITER_ONSET
+    onset = LOITER_ONSET
     assert onset == 4
     config = SyntheticSource().config
     stops = 0
     for index, video in enumerate(default_test):
-        events = synthetic._scene(config, "test", index)[3]
+        events = _scene(config, "test", index)[3]
         for actor in (a for a in events if a.kind == "loitering"):
             pos = np.stack([actor.x, actor.y], axis=1)
             still = np.r_[False, actor.alive[1:] & actor.alive[:-1] & (pos[1:] == pos[:-1]).all(axis=1)]
@@ -214,9 +218,9 @@ def test_vertical_motion_is_sub_pixel():
     n, speed = 16, 0.64
     background = np.full((32, 32, 3), 200.0, np.float32)
     colours = np.zeros((7, 3), np.float32)  # black on light grey
-    actor = synthetic._actor("person", 12, colours, n, 0, 16.3, 14.1, [synthetic._Segment(n, 0.0, speed, True)],
-                             stride=1e9)  # one pose throughout: only the position changes
-    frames, masks = synthetic._render(background, [], [actor], n)
+    actor = make_actor("person", 12, colours, n, 0, 16.3, 14.1, [Segment(n, 0.0, speed, True)],
+                       stride=1e9)  # one pose throughout: only the position changes
+    frames, masks = render(background, [], [actor], n)
     weight = (background - frames).sum(axis=-1)
     ys = np.arange(32)[None, :, None]
     cy = (weight * ys).sum(axis=(1, 2)) / weight.sum(axis=(1, 2))
@@ -276,10 +280,10 @@ def test_object_is_shaped_unlike_a_pedestrian(events):
 
 def test_normal_traffic_keeps_one_to_max_people():
     source = SyntheticSource(seed=7, image_size=32, frames=200, max_people=3)
-    _, layout = synthetic._background(7, 32)
+    _, layout = static_background(7, 32)
     for index in range(3):
         rng = np.random.default_rng([7, 0, index])
-        walkers = synthetic._normal_traffic(rng, source.config, layout)
+        walkers = normal_traffic(rng, source.config, layout)
         present = np.sum([w.alive for w in walkers], axis=0)
         assert present.min() >= 1 and present.max() <= 3
         assert len(walkers) > 3  # people keep entering and leaving
@@ -287,7 +291,7 @@ def test_normal_traffic_keeps_one_to_max_people():
 
 def test_cache_key_names_every_argument_and_changes_with_them():
     key = SyntheticSource(**SMALL).cache_key()
-    assert key["generator_version"] == synthetic.GENERATOR_VERSION
+    assert key["generator_version"] == GENERATOR_VERSION
     assert key["kinds"] == list(KINDS) and key["image_size"] == 32 and key["noise_std"] == 2.0
     assert set(key) >= {"seed", "channels", "n_train", "n_test", "frames", "max_people"}
     json.dumps(key)

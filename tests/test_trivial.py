@@ -12,7 +12,7 @@ import pytest
 
 from vadlit.data.cache import CachedVideo, load_split
 from vadlit.data.datamodule import ClipDataModule
-from vadlit.data.synthetic import SyntheticSource
+from vadlit.data.sources.synthetic import SyntheticSource
 from vadlit.errors import DataError
 from vadlit.evaluation import trivial
 from vadlit.evaluation.postprocess import ScoreOptions

@@ -1,1 +1,3 @@
-"""Readers of the real benchmarks and of any folder of footage, one module per on-disk format."""
+"""The data sources: the embedded synthetic benchmark (`synthetic`, a package with one module per
+stage of the generator) and readers of the real benchmarks and of any folder of footage, one module
+per on-disk format."""
