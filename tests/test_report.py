@@ -11,9 +11,13 @@ import pytest
 from omegaconf import OmegaConf
 from scipy import stats
 
-from vadlit.analysis.report import expand_grid, load_sweep, results_table, summarize, write_report
 from vadlit.cli.report import main
 from vadlit.errors import VadlitError
+from vadlit.reporting.files import write_report
+from vadlit.reporting.grid import expand_grid
+from vadlit.reporting.summary import summarize
+from vadlit.reporting.sweep import load_sweep
+from vadlit.reporting.tables import results_table
 
 HEADS = {"baseline": 0, "ta1": 1, "ta2": 2, "ta4": 4, "ta8": 8}
 KINDS = ("object", "running")
