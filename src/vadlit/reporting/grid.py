@@ -6,6 +6,7 @@ The job folders found on disk and the jobs of the grid are matched by their over
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Iterable
 
@@ -76,8 +77,22 @@ def expand_grid(multirun_yaml: Path) -> tuple[list[list[str]] | None, str]:
 
 
 def basic_sweeper_jobs(overrides: list) -> list[list[str]]:
-    """The jobs BasicSweeper makes of these parsed overrides, in its launch order."""
-    # Hydra has no public function for this; BasicSweeper's own static method is the reference.
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    """The jobs (lists of `key=value`) BasicSweeper launches for these parsed overrides, in its order: the
+    cartesian product over keys in the order they first appear, a later override of a key replacing the
+    values of the earlier one, a sweep it cannot enumerate (`interval()`) a HydraException.
 
-    return [list(b) for b in BasicSweeper.split_arguments(overrides, None)[0]]
+    Hydra's public Override API gives the pieces; the product itself is only in hydra._internal
+    (`BasicSweeper.split_arguments`), so it is written out here as that method does it with one batch.
+    tests/test_report.py checks it against BasicSweeper on sweeps of every kind."""
+    from hydra.errors import HydraException
+
+    values: dict[str, list[str]] = {}
+    for override in overrides:
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            values[key] = [f"{key}={override.get_value_element_as_str()}"]
+        elif override.is_discrete_sweep():
+            values[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        else:
+            raise HydraException(f"BasicSweeper does not support sweep type : {override.value_type.name}")
+    return [list(job) for job in itertools.product(*values.values())]
