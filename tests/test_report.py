@@ -11,9 +11,13 @@ import pytest
 from omegaconf import OmegaConf
 from scipy import stats
 
-from vadlit.analysis.report import expand_grid, load_sweep, results_table, summarize, write_report
 from vadlit.cli.report import main
 from vadlit.errors import VadlitError
+from vadlit.reporting.files import write_report
+from vadlit.reporting.grid import basic_sweeper_jobs, expand_grid, overrides_parser
+from vadlit.reporting.summary import summarize
+from vadlit.reporting.sweep import load_sweep
+from vadlit.reporting.tables import results_table
 
 HEADS = {"baseline": 0, "ta1": 1, "ta2": 2, "ta4": 4, "ta8": 8}
 KINDS = ("object", "running")
@@ -112,6 +116,29 @@ def test_expand_grid_is_hydras(tmp_path):
     # the command line wins for the same key; keys keep the order of the sweeper's params
     assert grid == [["model=ta4", "seed=0", f"lr={lr}"] for lr in ("0.001", "0.0001")] + [
         ["model=ta4", "seed=1", f"lr={lr}"] for lr in ("0.001", "0.0001")]
+
+
+@pytest.mark.parametrize("arguments", [
+    [],
+    ["model=baseline,ta4", "seed=0,1,2"],
+    ["model=ta4", "seed=0,1", "model=baseline,ta2", "lr=1e-3,1e-4"],  # a key given twice: the last wins
+    ["seed=range(0,6,2)", "+model.objective=reconstruct,predict", "++trainer.max_epochs=3", "~data.root"],
+    ["model=choice(baseline,ta4)", "data@data=synthetic", "name='a,b'", "tags=[a,b]", "opt={lr:1,b:2}"],
+    ["x=sort(3,1,2)", "y=sort(range(1,4),reverse=true)", "z=1.0,2e-3,null,true"],
+    ["lr=interval(0,1)"],  # BasicSweeper cannot enumerate it
+    ["model=glob(*)"],  # needs the config tree
+])
+def test_grid_expansion_is_basic_sweepers(arguments):
+    """basic_sweeper_jobs (public API) gives what BasicSweeper.split_arguments (hydra._internal) gives."""
+    sweeper = pytest.importorskip("hydra._internal.core_plugins.basic_sweeper").BasicSweeper
+
+    def expand(how):
+        try:
+            return how(overrides_parser().parse_overrides(arguments))
+        except Exception as exc:  # noqa: BLE001 - the same failure is part of the same behaviour
+            return f"{type(exc).__name__}: {exc}"
+
+    assert expand(basic_sweeper_jobs) == expand(lambda o: [list(b) for b in sweeper.split_arguments(o, None)[0]])
 
 
 def test_heads_sweep_table(heads_sweep):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from vadlit.analysis.report import load_sweep, render_markdown, summarize
+from vadlit.reporting.markdown import render_markdown
+from vadlit.reporting.summary import summarize
+from vadlit.reporting.sweep import load_sweep
 from tests.test_report import fake_metrics, write_job, write_multirun
 
 

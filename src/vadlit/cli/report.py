@@ -48,8 +48,11 @@ def _fail(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from vadlit.analysis.report import load_sweep, results_table, summarize, write_report
     from vadlit.errors import VadlitError
+    from vadlit.reporting.files import write_report
+    from vadlit.reporting.summary import summarize
+    from vadlit.reporting.sweep import load_sweep
+    from vadlit.reporting.tables import results_table
 
     sweep_dirs = [Path(d) for d in args.sweep_dirs]
     try:

@@ -2,7 +2,9 @@
 
 The trivial scores (foreground, frame difference; see vadlit.evaluation.trivial) depend on the
 test data only, so every run on the same data records the same numbers: they are taken from the
-finished runs' metrics.json, and runs that disagree (they ran on different data) are named.
+finished runs' metrics.json, and runs that disagree (they ran on different data) are named. A module
+of its own because it reads its own block of metrics.json (`trivial_baselines`), not the per-variant
+statistics the other tables show.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vadlit.analysis.report import DASH, _md_table, _number, _pct, format_stat
+from vadlit.reporting.jobs import as_number
+from vadlit.reporting.summary import Summary
+from vadlit.reporting.tables import format_stat, md_table, pct
+from vadlit.reporting.text import DASH
 
 NAMES = {"foreground": "foreground", "frame_difference": "frame difference"}
 COLUMNS = (("auroc", "auroc_ci"), ("auroc_macro", None))
@@ -33,13 +38,13 @@ def _signature(block: dict) -> str:
 
 
 def _with_ci(value: Any, ci: Any) -> str:
-    text = _pct(_number(value))
-    if isinstance(ci, list) and len(ci) == 2 and all(_number(c) is not None for c in ci):
-        text += f" [{_pct(ci[0])}, {_pct(ci[1])}]"
+    text = pct(as_number(value))
+    if isinstance(ci, list) and len(ci) == 2 and all(as_number(c) is not None for c in ci):
+        text += f" [{pct(ci[0])}, {pct(ci[1])}]"
     return text
 
 
-def trivial_section(summary) -> list[str]:
+def trivial_section(summary: Summary) -> list[str]:
     """Markdown lines: one row per trivial score (per distinct set when runs disagree), then one row per
     variant (mean over seeds), with overall and per-kind AUROC."""
     finished = [j for v in summary.variants for j in v.finished]
@@ -73,7 +78,7 @@ def trivial_section(summary) -> list[str]:
             rows.append([v.label] + [format_stat(v.stats[k], v.n) for k, _ in COLUMNS]
                         + [format_stat(v.by_kind.get(k), v.n) for k in kinds])
     header = ["scores", "AUROC (%)", "AUROC macro (%)"] + [f"{k} (%)" for k in kinds]
-    lines = [_md_table(header, rows, ["l"] + ["r"] * (len(header) - 1)), "",
+    lines = [md_table(header, rows, ["l"] + ["r"] * (len(header) - 1)), "",
              "Trivial rows: the same test frames scored by the mean |frame − background| (foreground; background = "
              + "; ".join(sorted({str(b.get('background')) for b, _ in sets.values()}))
              + ") and by the mean |frame − previous frame| (frame difference), with 95% bootstrap intervals over "
