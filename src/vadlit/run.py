@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
+from vadlit.evaluation.frame_scores import scoring_rule
 from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.outputs import write_json, write_scores_csv
 from vadlit.evaluation.postprocess import ScoreOptions, options_record
@@ -190,8 +191,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     else:
         model = _model_from_checkpoint(cfg.get("ckpt_path"), datamodule)
     model.score_options = ScoreOptions(**OmegaConf.to_container(cfg.eval, resolve=True))
-    if model.hparams.objective == "predict":  # only the last frame of a clip is scored: every frame must end one
-        datamodule.test_stride = 1
+    datamodule.score_for(model.last_only)
     callbacks = _instantiate_dict(cfg.get("callbacks"))
     loggers = _instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -278,8 +278,7 @@ def _write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, da
         training=model.health.record() if cfg.get("train", True) else None,
         options={
             **options_record(model.score_options),
-            "scored_frames": "mean over the clips that contain the frame" if hp.objective == "reconstruct"
-            else "the frame's own prediction; the first clip_len-1 frames of a video take its first prediction's score",
+            "scored_frames": scoring_rule(model.last_only),
         },
         seed=int(cfg.seed),
     )

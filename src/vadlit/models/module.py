@@ -236,8 +236,7 @@ class VideoAnomalyModule(L.LightningModule):
             updates.append(({"video": batch["video"], "frames": batch["frames"]}, terms))
         self.reference.fit_stats(torch.cat(rows).double())
         for batch, terms in updates:
-            for update in self._frame_updates(batch, self.reference.standardise(terms)):
-                accumulator.update(*update)
+            accumulator.add_clips(batch["video"], batch["frames"], self.reference.standardise(terms), self.last_only)
         self.val_scores = accumulator.scored()
         self.train(was_training)
 
@@ -301,36 +300,28 @@ class VideoAnomalyModule(L.LightningModule):
         # Videos too short for one clip get no score; length 0 keeps the indices aligned.
         self._frame_scores = FrameScores([v.name for v in videos], [len(v) if len(v) >= clip_len else 0 for v in videos])
 
-    def _frame_updates(self, batch: dict[str, torch.Tensor], scores: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
-        """``[(video, frames, scores), ...]`` updates for FrameScores from the scores of a batch's target frames."""
-        frames = batch["frames"]
-        updates = [(batch["video"], self.net.targets(frames), scores)]
-        if self.net.objective == "predict":
-            # The first clip_len-1 frames of a video have no history to be predicted from: they take
-            # the score of the video's first prediction (a fixed rule, recorded in metrics.json).
-            first = frames[:, 0] == 0
-            if first.any():
-                warmup = frames[first, :-1]
-                updates.append((batch["video"][first], warmup, scores[first].expand_as(warmup)))
-        return updates
+    @property
+    def last_only(self) -> bool:
+        """Whether a clip's score judges its last frame only (``predict``) or all of them."""
+        return self.net.objective == "predict"
 
-    def frame_scores(self, batch: dict[str, torch.Tensor]) -> tuple[list[tuple[torch.Tensor, ...]], dict]:
-        """Score a batch of clips: ``[(video, frames, scores), ...]`` updates for FrameScores, and the
-        tensors a callback may show (``x``, ``x_hat`` of the target frames)."""
+    def frame_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+        """Score a batch of clips: the scores (B, T') of their judged frames (for
+        ``FrameScores.add_clips``), and the tensors a callback may show (``x``, ``x_hat`` of those frames)."""
         x, out, ev = self._evidence(batch)
         scores = self.reference.standardise(self.reference.terms(ev))
-        return self._frame_updates(batch, scores), {"x": self.net.targets(x), "x_hat": out.x_hat}
+        return scores, {"x": self.net.targets(x), "x_hat": out.x_hat}
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
-        updates, shown = self.frame_scores(batch)
-        for update in updates:
-            self._frame_scores.update(*update)
+        scores, shown = self.frame_scores(batch)
+        self._frame_scores.add_clips(batch["video"], batch["frames"], scores, self.last_only)
         return shown
 
-    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> list[tuple[torch.Tensor, ...]]:
-        """Scores of new footage (``vadlit-score``): FrameScores updates, on the CPU."""
-        updates, _ = self.frame_scores(batch)
-        return [tuple(t.detach().cpu() for t in update) for update in updates]
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> tuple[torch.Tensor, ...]:
+        """Scores of new footage (``vadlit-score``): ``FrameScores.add_clips``'s video, frames and
+        scores, on the CPU."""
+        scores, _ = self.frame_scores(batch)
+        return tuple(t.detach().cpu() for t in (batch["video"], batch["frames"], scores))
 
     def on_test_epoch_end(self) -> None:
         dm = self.trainer.datamodule
