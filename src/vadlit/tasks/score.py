@@ -29,7 +29,7 @@ from vadlit.errors import ConfigError, DataError
 from vadlit.evaluation.frame_scores import FrameScores, scoring_rule
 from vadlit.evaluation.outputs import write_json, write_text_atomic
 from vadlit.models.module import VideoAnomalyModule
-from vadlit.run import quiet_lightning
+from vadlit.tasks.lightning_logs import quiet_lightning
 
 log = logging.getLogger(__name__)
 
