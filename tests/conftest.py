@@ -62,7 +62,7 @@ def array_source() -> ArraySource:
 def smoke_run(tmp_path_factory) -> Path:
     """One tiny ta2 training run (seconds), shared by the tests that only read its checkpoint and outputs."""
     from tests.runs import TINY, compose_run
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     tmp = tmp_path_factory.mktemp("smoke")
     cfg = compose_run(tmp, TINY + ["model=ta2", "logger=none"])

@@ -237,6 +237,19 @@ def test_frame_scores_one_frame_per_clip_predict_case():
     np.testing.assert_allclose(fs.compute()["v"], [0.1, 0.2, 0.3, 0.4, 0.6])
 
 
+def test_whole_clips_under_predict_score_their_last_frame_and_warm_up_from_the_first():
+    # Video of 6 frames, clips of 3 at stride 1: starts 0..3, each judging its last frame only.
+    fs = FrameScores(["v"], [6])
+    frames = torch.tensor([[s, s + 1, s + 2] for s in range(4)])
+    fs.add_clips(torch.zeros(4, dtype=torch.long), frames, torch.tensor([[1.0], [2.0], [3.0], [4.0]]), last_only=True)
+    # frames 0 and 1 have no history: they take the first prediction's score (frame 2's)
+    np.testing.assert_allclose(fs.compute()["v"], [1, 1, 1, 2, 3, 4])
+    whole = FrameScores(["v"], [6])  # reconstruct: every frame of every clip is judged
+    whole.add_clips(torch.zeros(2, dtype=torch.long), torch.tensor([[0, 1, 2], [3, 4, 5]]),
+                    torch.arange(6.0).view(2, 3), last_only=False)
+    np.testing.assert_allclose(whole.compute()["v"], np.arange(6.0))
+
+
 def test_frame_scores_missing_frames_name_the_video():
     fs = FrameScores(["full", "gappy"], [2, 5])
     fs.update(torch.tensor([0, 1]), torch.tensor([[0, 1], [0, 1]]), torch.ones(2, 2))

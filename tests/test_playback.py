@@ -7,9 +7,10 @@ from torch.utils.data import DataLoader
 
 from vadlit.errors import ConfigError
 from vadlit.models import module as module_file
+from vadlit.models.hparams import HParams
 from vadlit.models.module import PLAYBACK_REPLAYS, VideoAnomalyModule
 from vadlit.models.ocr_gan import OCRGANVideo
-from vadlit.models.playback import CLASSES, MIN_STOP, NOISE, PlaybackHead, check_speeds, fit_head, playback_clips, span
+from vadlit.models.playback import CLASSES, MIN_STOP, NOISE, PlaybackHead, fit_head, playback_clips, span
 
 T = 8
 
@@ -72,14 +73,15 @@ def test_short_windows_draw_no_fast_class():
 @pytest.mark.parametrize("speeds", [[], [1], [2, "3"], "2", [True]])
 def test_speeds_are_checked(speeds):
     with pytest.raises(ConfigError, match="model.playback_speeds"):
-        check_speeds(speeds)
+        HParams.from_config({"playback_speeds": speeds})
 
 
 @pytest.mark.parametrize("heads", [0, 4])
 def test_the_head_reads_features_that_see_other_frames_only_through_attention(heads):
     torch.manual_seed(0)
-    model = OCRGANVideo(image_size=16, clip_len=4, heads=heads, objective="predict", base_channels=4, depth=2,
-                        nz=16, d_base_channels=4).eval()
+    hp = HParams(image_size=16, clip_len=4, heads=heads, objective="predict", base_channels=4, depth=2, nz=16,
+                 d_base_channels=4)
+    model = OCRGANVideo(**hp.network()).eval()
     x = torch.rand(1, 4, 1, 16, 16) * 2 - 1
     other = x.clone()
     other[:, :-1] = torch.rand(1, 3, 1, 16, 16) * 2 - 1  # other history frames

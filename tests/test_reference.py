@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from vadlit.errors import ConfigError
+from vadlit.models.hparams import HParams
 from vadlit.models.reference import NormalReference, positions
 
 
@@ -100,7 +101,7 @@ def test_score_takes_only_the_chosen_terms():
 @pytest.mark.parametrize("terms", [[], ["speed"], "memory", ["memory", "Motion"]])
 def test_score_terms_are_checked(terms):
     with pytest.raises(ConfigError, match="model.score_terms"):
-        NormalReference(feature_dim=2, memory_size=0, terms=terms)
+        HParams.from_config({"score_terms": terms})
 
 
 def test_statistics_need_two_validation_frames():

@@ -35,7 +35,7 @@ def _nan_in_epoch(monkeypatch, epoch: int | None = None, batches: set[int] | Non
 
 
 def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     _nan_in_epoch(monkeypatch, epoch=1)
     cfg = compose_run(tmp_path, TWO_EPOCHS)
@@ -50,7 +50,7 @@ def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, m
 
 
 def test_skip_policy_skips_and_counts_non_finite_steps(tmp_path, monkeypatch):
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     _nan_in_epoch(monkeypatch, batches={1, 3})
     metrics = run(compose_run(tmp_path, TWO_EPOCHS + ["model.on_nonfinite=skip"]))
@@ -64,7 +64,7 @@ def test_skip_policy_skips_and_counts_non_finite_steps(tmp_path, monkeypatch):
 
 
 def test_discriminator_collapse_is_recorded_or_stops_the_run(tmp_path):
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     # a threshold above any real D loss makes every epoch count as collapsed
     metrics = run(compose_run(tmp_path, TWO_EPOCHS + ["model.d_collapse_loss=100"]))
@@ -74,7 +74,7 @@ def test_discriminator_collapse_is_recorded_or_stops_the_run(tmp_path):
 
 
 def test_same_seed_and_config_give_the_same_results_twice(tmp_path):
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     first = run(compose_run(tmp_path / "a", TINY + ["logger=none"]))
     second = run(compose_run(tmp_path / "b", TINY + ["logger=none"]))
@@ -85,7 +85,7 @@ def test_same_seed_and_config_give_the_same_results_twice(tmp_path):
 
 
 def test_a_killed_training_resumes_with_ckpt_path_last_to_the_same_step_count(tmp_path):
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     overrides = TINY + ["trainer.max_epochs=3", "logger=none", f"paths.log_dir={tmp_path / 'outputs'}"]
     killed = cli("vadlit-train", overrides + ["+callbacks.kill._target_=tests.callbacks.KillAt", "+callbacks.kill.epoch=2",
@@ -117,7 +117,7 @@ def test_a_checkpoint_write_that_fails_leaves_the_previous_checkpoint_intact(tmp
     """Lightning writes checkpoints through an fsspec transaction (temporary file, then rename)."""
     import fsspec.implementations.local as local
 
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     cfg = compose_run(tmp_path, TINY + ["logger=none"])
     run(cfg)

@@ -61,7 +61,7 @@ def test_cli_scores_every_frame_of_a_small_avi(tmp_path, smoke_run):
 
 
 def test_a_folder_of_frames_scores_like_the_same_video(tmp_path, smoke_run):
-    from vadlit.score import score
+    from vadlit.tasks.score import score
 
     frames = footage(14, seed=1)
     folder = tmp_path / "frames"
@@ -116,7 +116,7 @@ def test_bad_checkpoints_are_refused_with_a_clear_message(tmp_path, smoke_run):
 
 
 def test_bad_footage_and_thresholds_are_clear_errors(tmp_path, smoke_run):
-    from vadlit.score import score
+    from vadlit.tasks.score import score
 
     ckpt = smoke_run / "checkpoints" / "last.ckpt"
     broken = tmp_path / "broken.avi"

@@ -7,7 +7,7 @@ import torch
 from tests.runs import TINY, compose_run
 from vadlit.evaluation.outputs import read_scores_csv
 from vadlit.models.checkpoint import read_checkpoint
-from vadlit.run import run
+from vadlit.tasks.train import run
 
 
 def test_the_tested_checkpoint_carries_its_fitted_reference(smoke_run):

@@ -59,7 +59,7 @@ def _scores(path: Path) -> dict[str, list[tuple[int, int]]]:
 
 @pytest.mark.parametrize("name", sorted(TREES))
 def test_source_trains_and_scores_every_frame_with_its_ground_truth(tmp_path, name):
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     data, root, expected = TREES[name](tmp_path / "tree")
     metrics = run(compose_run(tmp_path, SMOKE + [f"data={data}", f"data.root={root}"]))
@@ -73,7 +73,7 @@ def test_source_trains_and_scores_every_frame_with_its_ground_truth(tmp_path, na
 
 def test_folder_without_labels_writes_scores_but_no_metrics(tmp_path):
     from tests.trees.folder import write_folder_tree
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     write_folder_tree(tmp_path / "tree", n_train=3, n_test=2, frames=10, kind="frames", labels=None)
     metrics = run(compose_run(tmp_path, SMOKE + ["data=folder", f"data.root={tmp_path / 'tree'}"]))

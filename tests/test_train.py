@@ -20,7 +20,7 @@ def read_scores(path: Path) -> list[dict]:
 @pytest.mark.parametrize("objective", ["reconstruct", "predict"])
 @pytest.mark.parametrize("variant", ["baseline", "ta1", "ta2", "ta4", "ta8", "tconv"])
 def test_every_variant_and_objective_trains_and_scores_every_frame(tmp_path, variant, objective):
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     cfg = compose_run(tmp_path, TINY + [f"model={variant}", f"model.objective={objective}"])
     metrics = run(cfg)
@@ -48,7 +48,7 @@ def test_parameter_counts_baseline_fewer_attention_equal(tmp_path):
 
 
 def test_bf16_mixed_training_runs_on_cpu(tmp_path):
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     metrics = run(compose_run(tmp_path, TINY + ["model=ta2", "trainer.precision=bf16-mixed"]))
     info = json.loads((tmp_path / "run" / "run_info.json").read_text())
@@ -58,7 +58,7 @@ def test_bf16_mixed_training_runs_on_cpu(tmp_path):
 
 def test_fp16_mixed_precision_steps_both_optimizers_through_one_loss_scaler(tmp_path):
     from tests.callbacks import ScalerWatch
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     # Lightning turns `16-mixed` into bf16 on a CPU; an explicit fp16 plugin keeps the real
     # GradScaler path (what `16-mixed` does on a GPU) so it can be checked here.

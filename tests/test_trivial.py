@@ -136,14 +136,14 @@ def test_a_smoke_run_writes_trivial_baselines_into_metrics_json(smoke_run):
 
 
 def test_console_summary_shows_intervals_and_trivial_scores(capsys, tmp_path):
-    from vadlit.run import _print_summary
+    from vadlit.tasks.results import print_summary
 
     kinds = {"crossing": 0.55, "object": 0.9}
     metrics = {"auroc": 0.6, "auroc_macro": 0.5, "ap": 0.4, "eer": 0.3, "auroc_by_kind": kinds,
                "auroc_by_kind_ci": {"crossing": [0.412, 0.68], "object": None},
                "trivial_baselines": {"foreground": {"auroc": 0.521, "auroc_by_kind": kinds},
                                      "frame_difference": None, "background": "per-pixel median of 3 frames"}}
-    _print_summary(metrics, tmp_path)
+    print_summary(metrics, tmp_path)
     out = capsys.readouterr().out
     assert "AUROC by kind: crossing 55.0 [41.2, 68.0], object 90.0\n" in out
     assert "trivial: foreground 52.1 (crossing 55.0, object 90.0)\n" in out

@@ -28,14 +28,14 @@ from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
 from vadlit.models.generator import bottleneck_width
 from vadlit.resolvers import best_precision
-from vadlit.run_info import now, start_record
+from vadlit.tasks.run_folder import now, start_record
 
 log = logging.getLogger(__name__)
 
 
 def _quiet() -> None:
     """Lightning's per-fit banners (devices, `max_epochs` reached) would drown the bench's progress lines."""
-    from vadlit.run import quiet_lightning
+    from vadlit.tasks.lightning_logs import quiet_lightning
 
     quiet_lightning()
     for name in ("lightning.pytorch", "lightning.fabric"):

@@ -16,6 +16,7 @@ import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 
 from vadlit.bench.timing import cycle, synchronize
+from vadlit.data.clips import scored_stride
 
 
 def _score(model, batch: dict[str, torch.Tensor]) -> None:
@@ -32,8 +33,7 @@ def measure_scoring(model, datamodule, trainer, warmup_batches: int, batches: in
     device = trainer.strategy.root_device
     objective = str(model.hparams.objective)
     saved_stride = datamodule.test_stride
-    if objective == "predict":
-        datamodule.test_stride = 1  # as in vadlit.run: only the last frame of a clip is scored
+    datamodule.score_for(objective == "predict")  # the test clips vadlit-train scores
     try:
         datamodule.setup("test")
         loader = datamodule.test_dataloader()
@@ -68,7 +68,7 @@ def measure_scoring(model, datamodule, trainer, warmup_batches: int, batches: in
     clips_per_s = clips / seconds
     return {
         "eval_batch_size": int(datamodule.eval_batch_size),
-        "test_stride": 1 if objective == "predict" else int(datamodule.test_stride),
+        "test_stride": scored_stride(int(datamodule.test_stride), objective == "predict"),
         "warmup_batches": warmup_batches,
         "batches": batches,
         "clips_per_s": clips_per_s,

@@ -11,7 +11,7 @@ from vadlit.cli.errors import composition_errors_as_messages, user_errors_as_mes
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="analyze")
 @user_errors_as_messages
 def main(cfg: DictConfig) -> None:
-    from vadlit.analyze import analyze
+    from vadlit.tasks.analyze import analyze
 
     analyze(cfg)
 

@@ -1,4 +1,4 @@
-"""A DDP child process of one job: it runs that job's saved, resolved config (see `run.ddp_children_from`)."""
+"""A DDP child process of one job: it runs that job's saved, resolved config (see `tasks.ddp.ddp_children_from`)."""
 
 import sys
 
@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 
 def main() -> None:
-    from vadlit.run import run
+    from vadlit.tasks.train import run
 
     run(OmegaConf.load(sys.argv[1]))
 

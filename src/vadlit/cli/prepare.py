@@ -1,7 +1,5 @@
 """`vadlit-prepare data=<name> data.root=<path>`: build the frame cache now and summarise the data set."""
 
-import time
-
 import hydra
 from omegaconf import DictConfig
 
@@ -13,32 +11,9 @@ from vadlit.cli.errors import composition_errors_as_messages, user_errors_as_mes
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="prepare")
 @user_errors_as_messages
 def main(cfg: DictConfig) -> None:
-    from hydra.utils import instantiate
-    from rich.console import Console
-    from rich.table import Table
+    from vadlit.tasks.prepare import prepare
 
-    datamodule = instantiate(cfg.data, _convert_="object")
-    start = time.perf_counter()
-    splits = datamodule.prepare_data()
-    seconds = time.perf_counter() - start
-
-    table = Table(title=f"{datamodule.source.name}: {'x'.join(map(str, datamodule.image_size))}, "
-                        f"{datamodule.channels} channel(s)")
-    for column in ("split", "videos", "frames", "anomalous frames", "shorter than clip_len"):
-        table.add_column(column, justify="right")
-    frames = 0
-    for name, split in splits.items():
-        summary = split.summary()
-        short = sum(len(v) < datamodule.clip_len for v in split.videos)
-        anomalous = summary["anomalous_frames"] if split.has_labels else "no labels"
-        table.add_row(name, str(summary["videos"]), str(summary["frames"]), str(anomalous), str(short))
-        frames += summary["frames"]
-    console = Console()
-    console.print(table)
-    for split in splits.values():
-        console.print(f"cache ({split.split}): {split.path}")
-    console.print(f"{frames} frames ready in {seconds:.1f} s ({frames / max(seconds, 1e-9):.0f} frames/s; "
-                  "a cache that already existed is only opened)")
+    prepare(cfg)
 
 
 if __name__ == "__main__":

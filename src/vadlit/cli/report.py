@@ -27,20 +27,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _out_dirs(sweep_dirs: list[Path], out: str | None) -> list[Path]:
-    if out is None:
-        return list(sweep_dirs)
-    if len(sweep_dirs) == 1:
-        return [Path(out)]
-    names: dict[str, int] = {}
-    dirs = []
-    for d in sweep_dirs:
-        name = d.resolve().name or "sweep"
-        names[name] = names.get(name, 0) + 1
-        dirs.append(Path(out) / (name if names[name] == 1 else f"{name}-{names[name]}"))
-    return dirs
-
-
 def _fail(message: str) -> None:
     print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
     sys.exit(2)
@@ -49,27 +35,10 @@ def _fail(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from vadlit.errors import VadlitError
-    from vadlit.reporting.files import write_report
-    from vadlit.reporting.summary import summarize
-    from vadlit.reporting.sweep import load_sweep
-    from vadlit.reporting.tables import results_table
+    from vadlit.tasks.report import report
 
-    sweep_dirs = [Path(d) for d in args.sweep_dirs]
     try:
-        sweeps = [load_sweep(d) for d in sweep_dirs]  # every folder is checked before anything is written
-        for i, (sweep, out) in enumerate(zip(sweeps, _out_dirs(sweep_dirs, args.out))):
-            paths = write_report(sweep, out)
-            counts = sweep.counts()
-            if i:
-                print()
-            print(f"## {sweep.path}")
-            print(f"{counts['expected']} expected, {counts['finished']} finished, {counts['failed']} failed, "
-                  f"{counts['unfinished']} unfinished, {counts['missing']} missing")
-            print()
-            print(results_table(summarize(sweep)))
-            print()
-            for path in paths.values():
-                print(f"wrote {path}")
+        report([Path(d) for d in args.sweep_dirs], args.out)
     except VadlitError as exc:
         if os.environ.get("VADLIT_TRACEBACK"):
             raise

@@ -11,7 +11,7 @@ from vadlit.cli.errors import composition_errors_as_messages, user_errors_as_mes
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 @user_errors_as_messages
 def main(cfg: DictConfig) -> float | None:
-    from vadlit.run import run_job  # imported here so `--help` stays fast
+    from vadlit.tasks.train import run_job  # imported here so `--help` stays fast
 
     metrics = run_job(cfg, multirun=in_sweep())
     return None if not metrics else metrics.get("auroc")  # the value a Hydra sweeper would optimise

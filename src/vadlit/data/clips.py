@@ -27,6 +27,12 @@ class Segment:
         return self.end - self.start
 
 
+def scored_stride(stride: int, last_only: bool) -> int:
+    """The stride of the clips a test scores. A model that judges only a clip's last frame
+    (``predict``) scores a frame only where a clip ends, so every frame must end one: stride 1."""
+    return 1 if last_only else stride
+
+
 def window_starts(length: int, clip_len: int, stride: int) -> list[int]:
     """Start offsets of the windows over `length` frames; [] when the segment is too short."""
     if clip_len < 1 or stride < 1:

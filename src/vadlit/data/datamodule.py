@@ -15,7 +15,7 @@ import lightning.pytorch as L
 from torch.utils.data import DataLoader
 
 from vadlit.data.cache import CachedSplit, load_split
-from vadlit.data.clips import ClipDataset, Segment
+from vadlit.data.clips import ClipDataset, Segment, scored_stride
 from vadlit.data.source import Source
 from vadlit.image_size import as_size
 from vadlit.errors import ConfigError, DataError
@@ -65,6 +65,11 @@ class ClipDataModule(L.LightningDataModule):
         self.test_split: CachedSplit | None = None
         self.skipped: dict[str, list[str]] = {"train": [], "test": []}
         self._splits: dict[str, CachedSplit] = {}
+
+    def score_for(self, last_only: bool) -> None:
+        """Test clips for a model that judges every frame of a clip, or only its last (``predict``:
+        then every frame must end a clip, see `clips.scored_stride`)."""
+        self.test_stride = scored_stride(self.test_stride, last_only)
 
     # -- splits -------------------------------------------------------------------------------
     def _cached(self, split: str) -> CachedSplit:

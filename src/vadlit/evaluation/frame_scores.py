@@ -2,7 +2,8 @@
 
 A model scores clips (windows of frames), but ground truth is per frame, so every frame gets the
 mean of the scores of all clips that contain it. This works for overlapping windows (each frame is
-covered several times) and for "predict" models that score a single frame per clip alike.
+covered several times) and for "predict" models that score a single frame per clip alike. This is
+the only clip -> frame rule: validation, test and new footage (``vadlit-score``) all go through it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ import numpy as np
 import torch
 
 from vadlit.errors import DataError, VadlitError
+
+
+def scoring_rule(last_only: bool) -> str:
+    """How a frame got its score, in words (recorded with every result)."""
+    if not last_only:
+        return "mean over the clips that contain the frame"
+    return "the frame's own prediction; the first clip_len-1 frames of a video take its first prediction's score"
 
 
 class FrameScores:
@@ -78,6 +86,22 @@ class FrameScores:
         flat = (self._offsets[v][:, None] + f).reshape(-1)
         np.add.at(self._sum, flat, s.reshape(-1))
         np.add.at(self._count, flat, 1)
+
+    def add_clips(self, video: torch.Tensor, frames: torch.Tensor, scores: torch.Tensor, last_only: bool) -> None:
+        """Add the scores (B, T') of whole clips: ``frames`` (B, T) are the clips' frame indices and
+        T' = T (every frame judged) or, with ``last_only`` (``predict``), 1 (the clip's last frame).
+
+        With ``last_only``, the first T-1 frames of a video have no history to be predicted from:
+        they take the score of the video's first prediction (a fixed rule, recorded in metrics.json).
+        """
+        if not last_only:
+            self.update(video, frames, scores)
+            return
+        self.update(video, frames[:, -1:], scores)
+        first = frames[:, 0] == 0
+        if first.any():
+            warmup = frames[first, :-1]
+            self.update(video[first], warmup, scores[first].expand_as(warmup))
 
     def scored(self) -> np.ndarray:
         """The mean score of every frame that got one, all videos in order (e.g. the held-out part

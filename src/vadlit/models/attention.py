@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from vadlit.errors import ConfigError
 
 
 class TemporalAttention(nn.Module):
@@ -30,18 +29,15 @@ class TemporalAttention(nn.Module):
     def __init__(self, dim: int, heads: int, max_len: int, dropout: float = 0.0) -> None:
         super().__init__()
         if heads < 0:
-            raise ConfigError(f"model.heads={heads} must be >= 0 (0 disables temporal attention)")
+            raise ValueError(f"heads={heads} must be >= 0 (0 disables temporal attention)")
         if dim < 1:
-            raise ConfigError(f"the attention width must be >= 1, got {dim}")
+            raise ValueError(f"the attention width must be >= 1, got {dim}")
         if heads > 0 and dim % heads != 0:
-            raise ConfigError(
-                f"model.heads={heads} must divide the attention width {dim} "
-                f"({dim} % {heads} = {dim % heads}); use 0 or a divisor of {dim}"
-            )
+            raise ValueError(f"heads={heads} must divide the attention width {dim} ({dim} % {heads} = {dim % heads})")
         if max_len < 1:
-            raise ConfigError(f"data.clip_len={max_len} must be >= 1")
+            raise ValueError(f"max_len={max_len} must be >= 1")
         if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"model.attn_dropout={dropout} must lie in [0, 1)")
+            raise ValueError(f"dropout={dropout} must lie in [0, 1)")
         self.dim = dim
         self.heads = heads
         self.max_len = max_len
@@ -72,10 +68,8 @@ class TemporalAttention(nn.Module):
             )
         batch, frames, _, height, width = x.shape
         if frames > self.max_len:
-            raise ConfigError(
-                f"a clip of {frames} frames is longer than data.clip_len={self.max_len}, "
-                f"the number of learned temporal positions"
-            )
+            raise ValueError(f"a clip of {frames} frames is longer than max_len={self.max_len}, "
+                             f"the number of learned temporal positions")
         tokens = rearrange(x, "b t c h w -> (b h w) t c")
         z = self.norm(tokens + self.pos[:, :frames].to(tokens.dtype))
         qkv = self.qkv(z).reshape(tokens.shape[0], frames, 3, self.heads, self.head_dim)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vadlit.errors import ConfigError
 
 
 class ChannelSelection(nn.Module):
@@ -26,7 +25,7 @@ class ChannelSelection(nn.Module):
     def __init__(self, channels: int, reduction: int = 4, min_hidden: int = 8) -> None:
         super().__init__()
         if reduction < 1:
-            raise ConfigError(f"model.cs_reduction={reduction} must be >= 1")
+            raise ValueError(f"reduction={reduction} must be >= 1")
         self.channels = channels
         hidden = max(channels // reduction, min_hidden)
         self.fc = nn.Sequential(

@@ -24,12 +24,13 @@ import torch
 
 from vadlit import __version__
 from vadlit.errors import ConfigError
+from vadlit.models.hparams import identity_keys
 
 KEY = "vadlit"
 FORMAT = 4  # 2: temporal attention on every level, the normal reference; 3: playback head; 4: score_terms, memory at the bottleneck
 MODEL = "OCR-GAN Video"
 # hyper-parameters every checkpoint of this model has; a checkpoint without them is another model's
-REQUIRED_HPARAMS = ("in_channels", "image_size", "clip_len", "heads", "objective", "base_channels", "depth", "nz")
+REQUIRED_HPARAMS = identity_keys()
 
 
 def record(preprocessing: dict[str, Any], val_scores: np.ndarray | None) -> dict[str, Any]:

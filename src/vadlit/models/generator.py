@@ -32,8 +32,6 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from vadlit.errors import ConfigError
-from vadlit.image_size import as_size
 from vadlit.models.temporal import temporal_block
 from vadlit.models.channel_selection import ChannelSelection
 
@@ -48,26 +46,6 @@ def level_channels(base_channels: int, depth: int) -> list[int]:
 def bottleneck_width(base_channels: int, depth: int) -> int:
     """Width the bottleneck attention sees: both streams' deepest features, concatenated (2 * Cb)."""
     return 2 * level_channels(base_channels, depth)[-1]
-
-
-def check_image_size(image_size: int | Sequence[int], depth: int) -> None:
-    """H and W must be divisible by 2**depth with a bottleneck of at least 2x2."""
-    height, width = as_size(image_size)
-    factor = 2**depth
-    if height % factor or width % factor or height // factor < 2 or width // factor < 2:
-        raise ConfigError(
-            f"data.image_size=({height}, {width}) does not fit model.depth={depth}: both sides must be "
-            f"divisible by 2**depth={factor} and at least {2 * factor} (a bottleneck of at least 2x2); "
-            f"use a smaller model.depth or a data.image_size that is a multiple of {factor}"
-        )
-
-
-def check_architecture(base_channels: int, depth: int) -> None:
-    """At least one encoder level and one channel."""
-    if depth < 1:
-        raise ConfigError(f"model.depth={depth} must be >= 1 (number of encoder levels)")
-    if base_channels < 1:
-        raise ConfigError(f"model.base_channels={base_channels} must be >= 1")
 
 
 def down(in_ch: int, out_ch: int, norm: bool) -> nn.Sequential:
@@ -158,9 +136,10 @@ class TwoStreamGenerator(nn.Module):
         temporal_mixer: str = "attention",
     ) -> None:
         super().__init__()
-        check_architecture(base_channels, depth)
+        if depth < 1 or base_channels < 1:
+            raise ValueError(f"depth={depth} and base_channels={base_channels} must both be >= 1")
         if temporal_levels not in TEMPORAL_LEVELS:
-            raise ConfigError(f"model.temporal_levels={temporal_levels!r} is not one of {', '.join(TEMPORAL_LEVELS)}")
+            raise ValueError(f"temporal_levels={temporal_levels!r} is not one of {', '.join(TEMPORAL_LEVELS)}")
         self.in_channels = in_channels
         self.depth = depth
         channels = level_channels(base_channels, depth)
@@ -189,7 +168,9 @@ class TwoStreamGenerator(nn.Module):
             )
         if batch < 1 or high.shape[0] % batch:
             raise ValueError(f"{high.shape[0]} frames cannot be split into batch={batch} clips")
-        check_image_size(tuple(high.shape[-2:]), self.depth)
+        factor = 2**self.depth
+        if any(side % factor or side < 2 * factor for side in high.shape[-2:]):
+            raise ValueError(f"frames of {tuple(high.shape[-2:])} do not halve {self.depth} times to at least 2x2")
 
     def encode(
         self, high: torch.Tensor, low: torch.Tensor, batch: int, levels: int | None = None,

@@ -9,7 +9,6 @@ frame and metrics.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +23,9 @@ from vadlit.evaluation.metrics import compute_metrics, headline
 from vadlit.evaluation.postprocess import ScoreOptions, apply_options
 from vadlit.models import checkpoint as ckpt
 from vadlit.models.health import TrainingHealth
-from vadlit.models.generator import level_channels
+from vadlit.models.hparams import HParams
 from vadlit.models.ocr_gan import OCRGANVideo
-from vadlit.models.playback import check_speeds, playback_clips, span
+from vadlit.models.playback import playback_clips, span
 from vadlit.models.reference import NormalReference, positions
 
 log = logging.getLogger(__name__)
@@ -43,47 +42,8 @@ class TestResult:
     skipped_videos: list[str]
 
 
-_INTS = ("in_channels", "clip_len", "heads", "base_channels", "depth", "nz", "d_base_channels", "cs_reduction",
-         "max_skipped_steps", "memory_level", "memory_size", "memory_top", "score_patch", "playback_steps",
-         "playback_level", "playback_top")
-_NUMBERS = ("attn_dropout", "lr", "w_adv", "w_con", "w_lat", "score_lambda", "d_collapse_loss")
-_FLAGS = ("channels_last", "compile")
 PLAYBACK_REPLAYS = 2  # random replays of each training window for the playback head's fit
 PLAYBACK_MAPS = 8192  # feature maps the playback fit keeps in memory (float16), at most
-
-
-def check_types(values: dict[str, Any]) -> None:
-    """A value of the wrong type (``model.lr=fast``) is named here, not deep inside torch."""
-
-    def wrong(key: str, expected: str) -> ConfigError:
-        return ConfigError(f"model.{key}={values[key]!r}: expected {expected}")
-
-    for key in _INTS:
-        if isinstance(values[key], bool) or not isinstance(values[key], int):
-            raise wrong(key, "an integer")
-    for key in _NUMBERS + ("d_lr",):
-        value = values[key]
-        if (value is None and key == "d_lr") or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            continue
-        raise wrong(key, "a number" + (" or null" if key == "d_lr" else ""))
-    for key in _FLAGS:
-        if not isinstance(values[key], bool):
-            raise wrong(key, "true or false")
-    betas = values["betas"]
-    if not (isinstance(betas, Sequence) and not isinstance(betas, str) and len(betas) == 2 and all(isinstance(b, (int, float)) for b in betas)):
-        raise wrong("betas", "two numbers, e.g. [0.5, 0.999]")
-    size = values["image_size"]
-    if not (isinstance(size, int) or (isinstance(size, Sequence) and not isinstance(size, str) and len(size) == 2
-                                       and all(isinstance(v, int) and not isinstance(v, bool) for v in size))):
-        raise wrong("image_size", "an integer or [height, width]")
-
-
-def _level(key: str, level: int, depth: int) -> int:
-    """An encoder level ``-depth..depth-1`` (negative: from the bottleneck) as ``0..depth-1``."""
-    if not -depth <= level < depth:
-        raise ConfigError(f"model.{key}={level}: expected an encoder level 0..{depth - 1}, or -1 for the "
-                          f"bottleneck (model.depth={depth})")
-    return level % depth
 
 
 def to_unit_range(clip: torch.Tensor) -> torch.Tensor:
@@ -92,87 +52,22 @@ def to_unit_range(clip: torch.Tensor) -> torch.Tensor:
 
 
 class VideoAnomalyModule(L.LightningModule):
-    def __init__(
-        self,
-        in_channels: int = 1,
-        image_size: int | list[int] = 64,
-        clip_len: int = 8,
-        heads: int = 4,
-        objective: str = "reconstruct",
-        base_channels: int = 32,
-        depth: int = 3,
-        nz: int = 64,
-        d_base_channels: int = 32,
-        cs_reduction: int = 4,
-        attn_dropout: float = 0.0,
-        lr: float = 2e-4,
-        d_lr: float | None = None,
-        betas: tuple[float, float] = (0.5, 0.999),
-        w_adv: float = 1.0,
-        w_con: float = 50.0,
-        w_lat: float = 1.0,
-        score_lambda: float = 0.9,
-        variant: str | None = None,
-        channels_last: bool = False,
-        compile: bool = False,
-        on_nonfinite: str = "stop",
-        max_skipped_steps: int = 20,
-        on_d_collapse: str = "warn",
-        d_collapse_loss: float = 1e-3,
-        temporal_levels: str = "all",
-        temporal_mixer: str = "attention",
-        memory_level: int = -1,
-        memory_size: int = 2048,
-        memory_top: int = 4,
-        score_patch: int = 4,
-        playback_steps: int = 3200,
-        playback_speeds: Sequence[int] = (2, 3, 4),
-        playback_level: int = 1,
-        playback_top: int = 16,
-        score_terms: Sequence[str] = ("memory", "motion"),
-    ):
-        """``channels_last`` / ``compile``: speed options (``torch.compile`` of G and D); they change
-        no result and are worth it on GPUs only (measured by ``vadlit-bench``).
-        ``on_nonfinite`` ... ``d_collapse_loss``: what happens when training diverges (`health.py`).
-        ``memory_level``, ``playback_level``: the encoder levels the memory and the playback head read
-        (negative: counted from the bottleneck). ``playback_steps``, ``playback_speeds``,
-        ``playback_top``: the playback head's fit, its replay speeds, and how many of a frame's most
-        surprising positions its term averages (`playback.py`). ``score_terms``: which of
-        `reference.TERMS` the score takes the largest of."""
+    def __init__(self, **hparams: Any):
+        """``hparams``: the ``model.*`` keys, their types, defaults and meaning in `hparams.HParams` (and
+        documented in `conf/model/ocr_gan.yaml`); checked there, so a wrong one is one clear line."""
         super().__init__()
-        check_types(locals())
-        self.playback_speeds = check_speeds(playback_speeds)
-        if not 0.0 <= score_lambda <= 1.0:
-            raise ConfigError(f"model.score_lambda={score_lambda}: expected a weight in [0, 1]")
-        for key, value in {"lr": lr, "d_lr": d_lr if d_lr is not None else lr}.items():
-            if not value > 0:
-                raise ConfigError(f"model.{key}={value}: expected a positive learning rate")
-        self.save_hyperparameters()
-        image_size = image_size if isinstance(image_size, int) else tuple(image_size)
-        self.net = OCRGANVideo(
-            in_channels=in_channels,
-            image_size=image_size,
-            clip_len=clip_len,
-            heads=heads,
-            objective=objective,
-            base_channels=base_channels,
-            depth=depth,
-            nz=nz,
-            d_base_channels=d_base_channels,
-            cs_reduction=cs_reduction,
-            attn_dropout=attn_dropout,
-            channels_last=channels_last,
-            temporal_levels=temporal_levels,
-            temporal_mixer=temporal_mixer,
-        )
-        self.memory_level, self.playback_level = (_level(key, value, depth) for key, value in
-                                                  (("memory_level", memory_level), ("playback_level", playback_level)))
-        widths = [2 * c for c in level_channels(base_channels, depth)]
-        self.reference = NormalReference(widths[self.memory_level], memory_size=memory_size, patch=score_patch,
-                                         top=memory_top, playback_steps=playback_steps, playback_top=playback_top,
-                                         playback_dim=widths[self.playback_level], terms=score_terms)
+        hp = HParams.from_config(hparams)
+        self.save_hyperparameters(hp.as_dict())
+        self.playback_speeds = tuple(hp.playback_speeds)
+        self.net = OCRGANVideo(**hp.network())
+        self.memory_level, self.playback_level = hp.level("memory_level"), hp.level("playback_level")
+        widths = hp.level_widths()
+        self.reference = NormalReference(widths[self.memory_level], memory_size=hp.memory_size, patch=hp.score_patch,
+                                         top=hp.memory_top, playback_steps=hp.playback_steps,
+                                         playback_top=hp.playback_top, playback_dim=widths[self.playback_level],
+                                         terms=hp.score_terms)
         self.automatic_optimization = False
-        self.health = TrainingHealth(on_nonfinite, max_skipped_steps, on_d_collapse, d_collapse_loss)
+        self.health = TrainingHealth(hp.on_nonfinite, hp.max_skipped_steps, hp.on_d_collapse, hp.d_collapse_loss)
         self.score_options = ScoreOptions()
         self.test_result: TestResult | None = None
         self._frame_scores: FrameScores | None = None
@@ -195,7 +90,7 @@ class VideoAnomalyModule(L.LightningModule):
         try:
             model = cls(**state["hyper_parameters"])
             model.load_state_dict(state["state_dict"])
-        except (TypeError, RuntimeError) as exc:
+        except (TypeError, RuntimeError, ConfigError) as exc:
             raise ConfigError(
                 f"ckpt_path={str(path)!r}: its weights or hyper-parameters do not fit this version's "
                 f"{ckpt.MODEL} ({str(exc).splitlines()[0][:300]}); expected a checkpoint written by this vadlit"
@@ -341,8 +236,7 @@ class VideoAnomalyModule(L.LightningModule):
             updates.append(({"video": batch["video"], "frames": batch["frames"]}, terms))
         self.reference.fit_stats(torch.cat(rows).double())
         for batch, terms in updates:
-            for update in self._frame_updates(batch, self.reference.standardise(terms)):
-                accumulator.update(*update)
+            accumulator.add_clips(batch["video"], batch["frames"], self.reference.standardise(terms), self.last_only)
         self.val_scores = accumulator.scored()
         self.train(was_training)
 
@@ -406,36 +300,28 @@ class VideoAnomalyModule(L.LightningModule):
         # Videos too short for one clip get no score; length 0 keeps the indices aligned.
         self._frame_scores = FrameScores([v.name for v in videos], [len(v) if len(v) >= clip_len else 0 for v in videos])
 
-    def _frame_updates(self, batch: dict[str, torch.Tensor], scores: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
-        """``[(video, frames, scores), ...]`` updates for FrameScores from the scores of a batch's target frames."""
-        frames = batch["frames"]
-        updates = [(batch["video"], self.net.targets(frames), scores)]
-        if self.net.objective == "predict":
-            # The first clip_len-1 frames of a video have no history to be predicted from: they take
-            # the score of the video's first prediction (a fixed rule, recorded in metrics.json).
-            first = frames[:, 0] == 0
-            if first.any():
-                warmup = frames[first, :-1]
-                updates.append((batch["video"][first], warmup, scores[first].expand_as(warmup)))
-        return updates
+    @property
+    def last_only(self) -> bool:
+        """Whether a clip's score judges its last frame only (``predict``) or all of them."""
+        return self.net.objective == "predict"
 
-    def frame_scores(self, batch: dict[str, torch.Tensor]) -> tuple[list[tuple[torch.Tensor, ...]], dict]:
-        """Score a batch of clips: ``[(video, frames, scores), ...]`` updates for FrameScores, and the
-        tensors a callback may show (``x``, ``x_hat`` of the target frames)."""
+    def frame_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+        """Score a batch of clips: the scores (B, T') of their judged frames (for
+        ``FrameScores.add_clips``), and the tensors a callback may show (``x``, ``x_hat`` of those frames)."""
         x, out, ev = self._evidence(batch)
         scores = self.reference.standardise(self.reference.terms(ev))
-        return self._frame_updates(batch, scores), {"x": self.net.targets(x), "x_hat": out.x_hat}
+        return scores, {"x": self.net.targets(x), "x_hat": out.x_hat}
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
-        updates, shown = self.frame_scores(batch)
-        for update in updates:
-            self._frame_scores.update(*update)
+        scores, shown = self.frame_scores(batch)
+        self._frame_scores.add_clips(batch["video"], batch["frames"], scores, self.last_only)
         return shown
 
-    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> list[tuple[torch.Tensor, ...]]:
-        """Scores of new footage (``vadlit-score``): FrameScores updates, on the CPU."""
-        updates, _ = self.frame_scores(batch)
-        return [tuple(t.detach().cpu() for t in update) for update in updates]
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> tuple[torch.Tensor, ...]:
+        """Scores of new footage (``vadlit-score``): ``FrameScores.add_clips``'s video, frames and
+        scores, on the CPU."""
+        scores, _ = self.frame_scores(batch)
+        return tuple(t.detach().cpu() for t in (batch["video"], batch["frames"], scores))
 
     def on_test_epoch_end(self) -> None:
         dm = self.trainer.datamodule

@@ -16,17 +16,10 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
-from vadlit.models.attention import valid_head_counts
-from vadlit.models.discriminator import Discriminator, discriminator_levels
+from vadlit.models.discriminator import Discriminator
 from vadlit.models.frequency import OmniFrequency
-from vadlit.models.generator import (
-    TwoStreamGenerator,
-    bottleneck_width,
-    check_architecture,
-    check_image_size,
-)
+from vadlit.models.generator import TwoStreamGenerator
 
 OBJECTIVES = ("reconstruct", "predict")
 
@@ -75,55 +68,32 @@ def dcgan_init(module: nn.Module) -> None:
 class OCRGANVideo(nn.Module):
     """The whole model: ``decompose`` (OmniFrequency), ``generator`` and ``discriminator``.
 
-    Every configuration mistake raises ConfigError here, at construction, naming the keys at fault.
+    Plain torch: it knows nothing of configs (`hparams.py` checks them before it is built).
     """
 
     def __init__(
         self,
-        in_channels: int = 1,
-        image_size: int | Sequence[int] = 64,
-        clip_len: int = 8,
-        heads: int = 4,
-        objective: str = "reconstruct",
-        base_channels: int = 32,
-        depth: int = 3,
-        nz: int = 64,
-        d_base_channels: int = 32,
-        cs_reduction: int = 4,
-        attn_dropout: float = 0.0,
-        channels_last: bool = False,
-        temporal_levels: str = "all",
-        temporal_mixer: str = "attention",
+        *,
+        in_channels: int,
+        image_size: int | Sequence[int],
+        clip_len: int,
+        heads: int,
+        objective: str,
+        base_channels: int,
+        depth: int,
+        nz: int,
+        d_base_channels: int,
+        cs_reduction: int,
+        attn_dropout: float,
+        channels_last: bool,
+        temporal_levels: str,
+        temporal_mixer: str,
     ) -> None:
+        """The arguments and their defaults are `hparams.HParams` (``OCRGANVideo(**hp.network())``),
+        which checks them against each other with messages naming the config keys."""
         super().__init__()
         if objective not in OBJECTIVES:
-            raise ConfigError(f"model.objective={objective!r} is not one of {', '.join(OBJECTIVES)}")
-        if clip_len < 1:
-            raise ConfigError(f"data.clip_len={clip_len} must be >= 1")
-        if objective == "predict" and clip_len < 2:
-            raise ConfigError(
-                f"data.clip_len={clip_len} is too short for model.objective='predict': predicting the "
-                f"last frame needs at least one earlier frame (data.clip_len >= 2)"
-            )
-        if in_channels < 1:
-            raise ConfigError(f"in_channels={in_channels} (image channels) must be >= 1")
-        check_architecture(base_channels, depth)
-        if nz < 8 or nz % 8 != 0:
-            raise ConfigError(
-                f"model.nz={nz} must be a positive multiple of 8, so that 1, 2, 4 and 8 heads all divide it"
-            )
-        check_image_size(image_size, depth)
-        discriminator_levels(image_size)
-        width = bottleneck_width(base_channels, depth)
-        if heads < 0:
-            raise ConfigError(f"model.heads={heads} must be >= 0 (0 disables temporal attention)")
-        if heads > 0 and (width % heads or nz % heads):
-            raise ConfigError(
-                f"model.heads={heads} must divide both attention widths: the generator bottleneck "
-                f"2*Cb={width} (from model.base_channels={base_channels}, model.depth={depth}) and the "
-                f"discriminator model.nz={nz}; valid choices: {valid_head_counts(width, nz)}"
-            )
-
+            raise ValueError(f"objective={objective!r} is not one of {', '.join(OBJECTIVES)}")
         self.in_channels = in_channels
         self.image_size = as_size(image_size)
         self.clip_len = clip_len
@@ -186,10 +156,8 @@ class OCRGANVideo(nn.Module):
             raise ValueError(f"expected clips (B, T, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(x.shape)}")
         frames = x.shape[1]
         if frames > self.clip_len or (self.objective == "predict" and frames < 2):
-            raise ConfigError(
-                f"a clip of {frames} frames does not fit data.clip_len={self.clip_len} "
-                f"with model.objective={self.objective!r}"
-            )
+            raise ValueError(f"a clip of {frames} frames does not fit clip_len={self.clip_len} "
+                             f"with objective={self.objective!r}")
 
     def _bands(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The frequency bands (B*T, C, H, W) of the generator's input clip."""
@@ -248,7 +216,7 @@ class OCRGANVideo(nn.Module):
         the same of level ``motion_level`` (default: ``memory_level``), for the playback head.
         """
         if not 0.0 <= lam <= 1.0:
-            raise ConfigError(f"model.score_lambda={lam}: expected a weight in [0, 1]")
+            raise ValueError(f"lam={lam}: expected a weight in [0, 1]")
         dtype = next(self.discriminator.parameters()).dtype
         with torch.autocast(device_type=x.device.type, enabled=False):
             real = self.discriminator.encode(x.to(dtype))

@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vadlit.errors import ConfigError
 
 CLASSES = ("normal", "stopped", "fast")
 MIN_STOP = 4
@@ -67,16 +66,6 @@ class PlaybackHead(nn.Module):
         logits = self(features.flatten(0, 1)).float()
         nll = -torch.log_softmax(logits, dim=1)[:, CLASSES.index("normal")]
         return nll.view(*features.shape[:2], *nll.shape[-2:])
-
-
-def check_speeds(speeds: Sequence[int]) -> tuple[int, ...]:
-    """The ``fast`` playback speeds: integers >= 2 (``model.playback_speeds``)."""
-    if isinstance(speeds, (str, bytes)) or not isinstance(speeds, Sequence):
-        raise ConfigError(f"model.playback_speeds={speeds!r}: expected a list of integers >= 2, e.g. [2, 3]")
-    out = tuple(speeds)
-    if not out or any(isinstance(s, bool) or not isinstance(s, int) or s < 2 for s in out):
-        raise ConfigError(f"model.playback_speeds={list(out)!r}: expected a non-empty list of integers >= 2")
-    return out
 
 
 def span(clip_len: int, speeds: Sequence[int]) -> int:

@@ -60,18 +60,8 @@ class NormalReference(nn.Module):
                  playback_steps: int = 3200, playback_top: int = 16, playback_dim: int | None = None,
                  terms: Sequence[str] = TERMS) -> None:
         super().__init__()
-        if memory_size < 0:
-            raise ConfigError(f"model.memory_size={memory_size}: expected an integer >= 0 (0: no memory term)")
-        if patch < 1:
-            raise ConfigError(f"model.score_patch={patch}: expected a window side >= 1 pixel")
-        if top < 1:
-            raise ConfigError(f"model.memory_top={top}: expected an integer >= 1")
-        if playback_top < 1:
-            raise ConfigError(f"model.playback_top={playback_top}: expected an integer >= 1")
-        if playback_steps < 0:
-            raise ConfigError(f"model.playback_steps={playback_steps}: expected an integer >= 0 (0: no motion term)")
         if isinstance(terms, str) or not terms or any(t not in TERMS for t in terms):
-            raise ConfigError(f"model.score_terms={terms!r}: expected a non-empty list of {', '.join(TERMS)}")
+            raise ValueError(f"terms={terms!r}: expected a non-empty list of {', '.join(TERMS)}")
         self.patch, self.top, self.playback_steps, self.playback_top = patch, top, playback_steps, playback_top
         self.used = torch.tensor([t in terms for t in TERMS])
         self.playback = PlaybackHead(playback_dim or feature_dim)

@@ -11,7 +11,6 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from vadlit.errors import ConfigError
 from vadlit.models.attention import TemporalAttention
 
 MIXERS = ("attention", "conv")
@@ -29,9 +28,9 @@ class TemporalConv(nn.Module):
     def __init__(self, dim: int, max_len: int, dropout: float = 0.0) -> None:
         super().__init__()
         if max_len < 1:
-            raise ConfigError(f"data.clip_len={max_len} must be >= 1")
+            raise ValueError(f"max_len={max_len} must be >= 1")
         if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"model.attn_dropout={dropout} must lie in [0, 1)")
+            raise ValueError(f"dropout={dropout} must lie in [0, 1)")
         self.dim, self.max_len = dim, max_len
         self.heads = 1  # not the identity; kept so code that reads .heads sees a temporal block
         self.pos = nn.Parameter(torch.zeros(1, max_len, dim))
@@ -47,7 +46,7 @@ class TemporalConv(nn.Module):
             raise ValueError(f"TemporalConv(dim={self.dim}) expects (B, T, {self.dim}, h, w), got {tuple(x.shape)}")
         batch, frames, _, height, width = x.shape
         if frames > self.max_len:
-            raise ConfigError(f"a clip of {frames} frames is longer than data.clip_len={self.max_len}")
+            raise ValueError(f"a clip of {frames} frames is longer than max_len={self.max_len}")
         tokens = rearrange(x, "b t c h w -> (b h w) t c")
         z = self.norm(tokens + self.pos[:, :frames].to(tokens.dtype))
         mixed = self.conv(z.transpose(1, 2)).transpose(1, 2)
@@ -60,7 +59,7 @@ def temporal_block(mixer: str, dim: int, heads: int, max_len: int, dropout: floa
     """The temporal block of one layer: attention with ``heads`` heads (0: the identity), or a
     temporal convolution (any ``heads`` > 0; 0 is still the identity, the baseline)."""
     if mixer not in MIXERS:
-        raise ConfigError(f"model.temporal_mixer={mixer!r} is not one of {', '.join(MIXERS)}")
+        raise ValueError(f"mixer={mixer!r} is not one of {', '.join(MIXERS)}")
     if mixer == "conv" and heads > 0:
         return TemporalConv(dim, max_len, dropout)
     return TemporalAttention(dim, heads, max_len=max_len, dropout=dropout)

@@ -23,13 +23,13 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
 from vadlit.data.cache import CachedVideo, frame_transform
-from vadlit.data.clips import ClipDataset, Segment
+from vadlit.data.clips import ClipDataset, Segment, scored_stride
 from vadlit.data.decode import VIDEO_EXTENSIONS, decode_video, frame_files, read_frames
 from vadlit.errors import ConfigError, DataError
-from vadlit.evaluation.frame_scores import FrameScores
+from vadlit.evaluation.frame_scores import FrameScores, scoring_rule
 from vadlit.evaluation.outputs import write_json, write_text_atomic
 from vadlit.models.module import VideoAnomalyModule
-from vadlit.run import quiet_lightning
+from vadlit.tasks.lightning_logs import quiet_lightning
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,8 @@ def score_frames(model: VideoAnomalyModule, frames: np.ndarray, name: str, strid
                         default_root_dir=cfg.paths.output_dir)
     batches = trainer.predict(model, loader)
     frame_scores = FrameScores([name], [len(frames)])
-    for updates in batches:
-        for update in updates:
-            frame_scores.update(*update)
+    for video, clip_frames, scores in batches:
+        frame_scores.add_clips(video, clip_frames, scores, model.last_only)
     return frame_scores.compute()[name]
 
 
@@ -99,8 +98,8 @@ def score(cfg: DictConfig) -> dict[str, Any]:
     if len(frames) < clip_len:
         raise DataError(f"input={str(source)!r} has {len(frames)} frames: shorter than one clip of {clip_len} "
                         "frames (the checkpoint's clip length), so no frame can be scored")
-    predict = model.hparams.objective == "predict"
-    stride = int(cfg.stride or (1 if predict else pre.get("eval_stride", max(1, clip_len // 2))))
+    predict = model.last_only
+    stride = int(cfg.stride or scored_stride(int(pre.get("eval_stride", max(1, clip_len // 2))), predict))
     if predict and stride != 1:
         raise ConfigError(f"stride={stride}: a 'predict' model scores the last frame of each clip, so every frame "
                           "must end one: use stride=1 (or leave it null)")
@@ -118,8 +117,7 @@ def score(cfg: DictConfig) -> dict[str, Any]:
         "preprocessing": pre,
         "stride": stride,
         "frames": len(scores),
-        "scored_frames": "mean over the clips that contain the frame" if not predict
-        else "the frame's own prediction; the first clip_len-1 frames take the first prediction's score",
+        "scored_frames": scoring_rule(predict),
         "threshold": None if threshold is None else {"value": threshold, "chosen": chosen,
                                                      "frames_above": int(above.sum())},
         "score": {"min": float(scores.min()), "mean": float(scores.mean()), "max": float(scores.max())},

@@ -33,9 +33,9 @@ def checkpoint_data(data: DictConfig, model: VideoAnomalyModule):
     with open_dict(data):
         for key in ("image_size", "channels", "clip_len"):
             data[key] = model.preprocessing[key]
-        if model.hparams.objective == "predict":  # every frame must end one clip
-            data.eval_stride = data.test_stride = 1
-    return instantiate(data, _convert_="object")
+    datamodule = instantiate(data, _convert_="object")
+    datamodule.score_for(model.last_only)
+    return datamodule
 
 
 def analyze(cfg: DictConfig) -> dict[str, Any]:

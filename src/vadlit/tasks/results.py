@@ -1,0 +1,105 @@
+"""A tested run's outputs: scores.csv and metrics.json, the HPARAMS row, the console summary."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+from omegaconf import DictConfig
+
+from vadlit.evaluation.frame_scores import scoring_rule
+from vadlit.evaluation.metrics import headline
+from vadlit.evaluation.outputs import write_json, write_scores_csv
+from vadlit.evaluation.postprocess import options_record
+from vadlit.evaluation.trivial import run_baselines
+from vadlit.models.module import VideoAnomalyModule
+
+log = logging.getLogger(__name__)
+
+
+def write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, datamodule, checkpoint: dict) -> dict:
+    result = model.test_result
+    write_scores_csv(out_dir / "scores.csv", result.scores, result.labels, result.kinds)
+    hp = model.hparams
+    metrics: dict[str, Any] = dict(result.metrics or {"note": "the test videos have no ground truth: scores only"})
+    metrics.update(
+        n_frames=int(sum(len(s) for s in result.scores.values())),
+        n_videos=len(result.scores),
+        skipped_videos=result.skipped_videos,
+        params=model.parameter_counts(),
+        model={"variant": hp.get("variant"), "heads": int(hp.heads), "objective": str(hp.objective),
+               "clip_len": int(hp.clip_len), "score_lambda": float(hp.score_lambda),
+               "temporal_mixer": str(hp.get("temporal_mixer", "attention")),
+               "temporal_levels": str(hp.get("temporal_levels", "all"))},
+        data={"source": datamodule.source.name, "image_size": list(datamodule.image_size),
+              "channels": datamodule.channels, "clip_len": datamodule.clip_len, "test_stride": datamodule.test_stride},
+        checkpoint=checkpoint,
+        score=model.reference.record() if model.reference.is_fitted else None,
+        training=model.health.record() if cfg.get("train", True) else None,
+        options={
+            **options_record(model.score_options),
+            "scored_frames": scoring_rule(model.last_only),
+        },
+        seed=int(cfg.seed),
+    )
+    if result.labels:  # the same test frames, scored by what needs no model
+        metrics["trivial_baselines"] = run_baselines(datamodule, result, model.score_options)
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def hparams_row(cfg: DictConfig, model: VideoAnomalyModule) -> dict[str, Any]:
+    """A flat table for TensorBoard's HPARAMS tab: the sweep's knobs and the data they ran on."""
+    hp = model.hparams
+    return {
+        "variant": str(hp.get("variant") or f"heads{hp.heads}"),
+        "heads": int(hp.heads),
+        "objective": str(hp.objective),
+        "seed": int(cfg.seed),
+        "clip_len": int(hp.clip_len),
+        "image_size": str(cfg.data.get("image_size")),
+        "data": str(cfg.data.source.get("_target_", "")).rsplit(".", 1)[-1],
+        "precision": str(cfg.trainer.get("precision")),
+        "max_epochs": int(cfg.trainer.get("max_epochs") or -1),
+        "normalize": bool(cfg.eval.normalize),
+        "smooth_sigma": float(cfg.eval.smooth_sigma),
+    }
+
+
+def log_hparams(trainer: L.Trainer, hparams: dict, metrics: dict) -> None:
+    """The HPARAMS table: one row per run with its final metrics, so a sweep compares at a glance."""
+    finals = headline(metrics, prefix="hparams/")
+    for logger in trainer.loggers:
+        logger.log_hyperparams(hparams, finals)
+        logger.save()
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}"
+
+
+def _by_kind(metrics: dict, intervals: bool = True) -> str:
+    """`crossing 55.0 [41.2, 68.0], ...`: each kind's AUROC with its interval over events."""
+    ci = metrics.get("auroc_by_kind_ci") or {}
+    return ", ".join(f"{k} {_pct(v)}" + (f" [{_pct(ci[k][0])}, {_pct(ci[k][1])}]" if intervals and ci.get(k) else "")
+                     for k, v in (metrics.get("auroc_by_kind") or {}).items())
+
+
+def print_summary(metrics: dict, out_dir: Path) -> None:
+    if metrics.get("auroc") is None:
+        log.info("test scores written to %s (no ground truth, no metrics)", out_dir)
+        print(f"scores: {out_dir / 'scores.csv'}")
+        return
+    kinds = _by_kind(metrics)
+    trivial = metrics.get("trivial_baselines") or {}
+    trivial_text = ", ".join(f"{name.replace('_', ' ')} {_pct(m.get('auroc'))} ({_by_kind(m, intervals=False)})"
+                             for name, m in trivial.items() if isinstance(m, dict))
+    print(
+        f"\ntest AUROC {_pct(metrics['auroc'])}% (macro {_pct(metrics.get('auroc_macro'))}%, "
+        f"AP {_pct(metrics.get('ap'))}%, EER {_pct(metrics.get('eer'))}%)"
+        + (f"\nAUROC by kind: {kinds}" if kinds else "")
+        + (f"\ntrivial: {trivial_text}" if trivial_text else "")
+        + f"\nrun folder: {out_dir}"
+    )

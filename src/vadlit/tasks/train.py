@@ -1,0 +1,77 @@
+"""One run (`vadlit-train`, and `vadlit-eval` with ``train=false``): compose the objects a config names,
+train, test the selected checkpoint, write outputs.
+
+Every run folder holds `metrics.json`, `scores.csv`, `run_info.json`, `checkpoints/`, `tensorboard/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+from omegaconf import DictConfig
+
+from vadlit.evaluation.outputs import write_json
+from vadlit.models.checkpoint import read_checkpoint
+from vadlit.tasks.checkpoints import (checkpoint_callback, checkpoint_record, last_checkpoint, resume_checkpoint,
+                                      selected_checkpoint, store_tested_reference)
+from vadlit.tasks.compose import compose
+from vadlit.tasks.ddp import ddp_children_from, trainer_after_fit
+from vadlit.tasks.lightning_logs import quiet_lightning
+from vadlit.tasks.results import hparams_row, log_hparams, print_summary, write_results
+from vadlit.tasks.run_folder import (already_finished, failures_recorded, finish_run_folder, is_rank_zero, read_json,
+                                     start_run_folder, trainer_record)
+
+
+def run_job(cfg: DictConfig, multirun: bool = False) -> dict[str, Any] | None:
+    """`run` for an entry point: a failure goes into run_info.json, and inside a sweep the others go on."""
+    return failures_recorded(run, cfg, multirun)
+
+
+def run(cfg: DictConfig) -> dict[str, Any] | None:
+    """Train (if `cfg.train`) and test (if `cfg.test`); returns the metrics written to metrics.json."""
+    quiet_lightning()
+    out_dir = Path(cfg.paths.output_dir)
+    if already_finished(cfg, out_dir):
+        return read_json(out_dir / "metrics.json")
+    info = start_run_folder(cfg, out_dir)
+
+    L.seed_everything(int(cfg.seed), workers=True)
+    parts = compose(cfg)
+    model, datamodule, trainer = parts.model, parts.datamodule, parts.trainer
+    callback = checkpoint_callback(parts.callbacks)
+    info.update(trainer_record(trainer))
+    ckpt_path = resume_checkpoint(cfg, out_dir)
+    if ckpt_path:
+        info["resumed_from"] = ckpt_path
+    else:
+        ckpt_path = cfg.get("ckpt_path")
+    if is_rank_zero():
+        write_json(out_dir / "run_info.json", info)
+
+    train = cfg.get("train", True)
+    if train:
+        if ckpt_path:
+            read_checkpoint(ckpt_path)  # a clear error for a missing file or another model's checkpoint
+        with ddp_children_from(out_dir / "config.yaml"):
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        info.update(global_step=int(trainer.global_step), epochs=int(trainer.current_epoch))
+        trainer = trainer_after_fit(cfg, trainer, parts.callbacks, parts.loggers)
+        if trainer is None:
+            return None  # the extra DDP processes are done; rank 0 tests on one device
+        ckpt_path = selected_checkpoint(callback, trainer, out_dir)
+
+    metrics = None
+    if cfg.get("test", True):
+        # evaluation: the model is already loaded (safely, from ckpt_path); training: Lightning restores
+        # the selected checkpoint, also without running pickled code
+        trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path if train else None, weights_only=True)
+        if train and is_rank_zero():
+            store_tested_reference(ckpt_path, last_checkpoint(out_dir), model)
+        metrics = write_results(out_dir, cfg, model, datamodule, checkpoint_record(callback, ckpt_path, cfg))
+        log_hparams(trainer, hparams_row(cfg, model), metrics)
+        print_summary(metrics, out_dir)
+
+    finish_run_folder(out_dir, info)
+    return metrics
