@@ -14,16 +14,18 @@ from omegaconf import open_dict
 
 from tests.conftest import CONF
 
-# Tiny synthetic data on top of debug=smoke: a couple of short videos keep each run to seconds.
-TINY = [
-    "debug=smoke",
+# The one place the tests say what a tiny run is; every test that trains builds on these lists.
+# A tiny synthetic data set: a couple of short videos (for the `synthetic` source only).
+TINY_DATA = [
     "data.source.n_train=3",
     "data.source.n_test=2",
     "data.source.frames=48",
     "data.source.kinds=[object,running]",
-    "trainer.limit_train_batches=2",
-    "trainer.limit_val_batches=1",
 ]
+# debug=smoke and fewer batches: a run of seconds with any data source.
+SMOKE = ["debug=smoke", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1"]
+# Both: a tiny run on the synthetic benchmark.
+TINY = [SMOKE[0], *TINY_DATA, *SMOKE[1:]]
 
 
 def compose_run(tmp_path: Path, overrides: list[str], config: str = "train"):

@@ -15,7 +15,7 @@ import pytest
 import torch
 from hydra.core.global_hydra import GlobalHydra
 
-from tests.runs import TINY
+from tests.runs import SMOKE, TINY  # SMOKE: for sources other than the synthetic one
 from tests.trees.folder import write_folder_tree, write_labels
 from tests.trees.ucsd import corrupt_frame, ucsd_folder, write_ucsd_tree
 
@@ -81,7 +81,6 @@ def _folder(tmp_path: Path, problem: str) -> Path:
     return root
 
 
-SMOKE = [o for o in TINY if not o.startswith("data.source.")]  # for sources other than the synthetic one
 
 CASES = {
     "unknown group option": (lambda t: ["model=ta3"], ["model/ta3", "choose one of: baseline", "ta4"]),

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from tests.conftest import CONF
+from tests.runs import TINY_DATA
 
 # Tiny images, model and data; one warm-up and one timed step per case; CPU so the GPU section is skipped.
 TINY = [
@@ -22,10 +23,7 @@ TINY = [
     "data.clip_len=4",
     "data.batch_size=2",
     "data.eval_batch_size=4",
-    "data.source.n_train=3",
-    "data.source.n_test=2",
-    "data.source.frames=48",
-    "data.source.kinds=[object,running]",
+    *TINY_DATA,
     "model.base_channels=8",
     "model.d_base_channels=8",
     "model.nz=16",

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests import runs
 from tests.runs import compose_run
 
-SMOKE = ["debug=smoke", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "data.image_size=32"]
+SMOKE = [*runs.SMOKE, "data.image_size=32"]
 
 
 def _ucsd(root: Path):

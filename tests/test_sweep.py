@@ -10,12 +10,11 @@ from datetime import datetime
 from pathlib import Path
 
 
+from tests import runs
 from tests.conftest import ROOT
 from vadlit.resolvers import ROOT_ENV, SWEEP_ENV, sweep_dir
 
-TINY = ["debug=smoke", "data.source.n_train=3", "data.source.n_test=2", "data.source.frames=48",
-        "data.source.kinds=[object,running]", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-        "seed=0"]
+TINY = [*runs.TINY, "seed=0"]
 
 
 def _run(tool: str, args: list[str], cwd: Path, timeout: int = 400) -> subprocess.CompletedProcess:
