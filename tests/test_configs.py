@@ -29,7 +29,7 @@ from tests.conftest import ROOT
 from vadlit.cli.config import config_dir
 from vadlit.errors import ConfigError
 from vadlit.resolvers import ROOT_ENV, SWEEP_ENV
-from vadlit.run import _instantiate_dict
+from vadlit.tasks.compose import instantiate_group
 
 CONF = Path(config_dir())
 MISSING = "???"
@@ -186,7 +186,7 @@ def _signature_accepts(node) -> None:
 
 
 def _build(cfg, choices) -> None:
-    """Instantiate what needs no data on disk and no training, as `vadlit.run.run` does."""
+    """Instantiate what needs no data on disk and no training, as `vadlit.tasks.train.run` does."""
     if "data" in cfg and ("data", choices["data"]) not in BASES:
         if "root" in cfg.data.source:  # a real data set: without data.root, one clear error naming it
             with pytest.raises(InstantiationException) as caught:
@@ -195,7 +195,7 @@ def _build(cfg, choices) -> None:
         instantiate(cfg.data, _convert_="object")
     if "model" in cfg and ("model", choices["model"]) not in BASES:
         assert instantiate(cfg.model, _convert_="object").hparams.variant == choices["model"]
-    callbacks, loggers = _instantiate_dict(cfg.get("callbacks")), _instantiate_dict(cfg.get("logger"))
+    callbacks, loggers = instantiate_group(cfg.get("callbacks")), instantiate_group(cfg.get("logger"))
     assert len(callbacks) == len(cfg.get("callbacks") or {}) and len(loggers) == len(cfg.get("logger") or {})
     if "trainer" in cfg:
         if cfg.trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
