@@ -1,0 +1,1 @@
+"""What the tests share: tiny-run overrides, synthetic data-set trees, fake sweep folders, sources, paths."""
