@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.runs import TINY, TINY_DATA, cli, compose_run
+from tests.helpers.runs import TINY, TINY_DATA, cli, compose_run
 
 
 def test_analyze_writes_statistics_and_figures_for_every_layer_head_and_group(tmp_path, smoke_run):

@@ -15,9 +15,9 @@ import pytest
 import torch
 from hydra.core.global_hydra import GlobalHydra
 
-from tests.runs import SMOKE, TINY  # SMOKE: for sources other than the synthetic one
-from tests.trees.folder import write_folder_tree, write_labels
-from tests.trees.ucsd import corrupt_frame, ucsd_folder, write_ucsd_tree
+from tests.helpers.runs import SMOKE, TINY  # SMOKE: for sources other than the synthetic one
+from tests.helpers.trees.folder import write_folder_tree, write_labels
+from tests.helpers.trees.ucsd import corrupt_frame, ucsd_folder, write_ucsd_tree
 
 
 def entry(monkeypatch, capsys, tmp_path: Path, tool: str, args: list[str]) -> tuple[int, str]:

@@ -13,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from tests.conftest import CONF
-from tests.runs import TINY_DATA
+from tests.helpers.paths import CONF
+from tests.helpers.runs import TINY_DATA
 
 # Tiny images, model and data; one warm-up and one timed step per case; CPU so the GPU section is skipped.
 TINY = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.runs import TINY, cli, compose_run
+from tests.helpers.runs import TINY, cli, compose_run
 from vadlit.errors import VadlitError
 
 TWO_EPOCHS = TINY + ["trainer.max_epochs=2", "logger=none"]
@@ -88,7 +88,7 @@ def test_a_killed_training_resumes_with_ckpt_path_last_to_the_same_step_count(tm
     from vadlit.tasks.train import run
 
     overrides = TINY + ["trainer.max_epochs=3", "logger=none", f"paths.log_dir={tmp_path / 'outputs'}"]
-    killed = cli("vadlit-train", overrides + ["+callbacks.kill._target_=tests.callbacks.KillAt", "+callbacks.kill.epoch=2",
+    killed = cli("vadlit-train", overrides + ["+callbacks.kill._target_=tests.helpers.callbacks.KillAt", "+callbacks.kill.epoch=2",
                                               "+callbacks.kill.batch=1"], tmp_path)
     assert killed.returncode == -9, killed.stderr[-2000:]
     (run_dir,) = (tmp_path / "outputs" / "train" / "runs").iterdir()

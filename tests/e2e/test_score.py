@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.runs import cli, compose_run
-from tests.trees.video import write_avi
+from tests.helpers.runs import cli, compose_run
+from tests.helpers.trees.video import write_avi
 from vadlit.errors import ConfigError, DataError
 
 

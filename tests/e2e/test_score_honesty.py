@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from tests.runs import TINY, compose_run
+from tests.helpers.runs import TINY, compose_run
 from vadlit.evaluation.outputs import read_scores_csv
 from vadlit.models.checkpoint import read_checkpoint
 from vadlit.tasks.train import run

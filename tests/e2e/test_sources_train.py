@@ -8,40 +8,40 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import runs
-from tests.runs import compose_run
+from tests.helpers import runs
+from tests.helpers.runs import compose_run
 
 SMOKE = [*runs.SMOKE, "data.image_size=32"]
 
 
 def _ucsd(root: Path):
-    from tests.trees.ucsd import ucsd_folder, write_ucsd_tree
+    from tests.helpers.trees.ucsd import ucsd_folder, write_ucsd_tree
 
     labels = write_ucsd_tree(root, variant="ped2", n_train=3, n_test=2, frames=12)
     return "ucsd_ped2", ucsd_folder(root, "ped2"), labels
 
 
 def _ucsd_ped1(root: Path):
-    from tests.trees.ucsd import ucsd_folder, write_ucsd_tree
+    from tests.helpers.trees.ucsd import ucsd_folder, write_ucsd_tree
 
     labels = write_ucsd_tree(root, variant="ped1", n_train=3, n_test=2, frames=12, masks_for=["Test001"])
     return "ucsd_ped1", ucsd_folder(root, "ped1"), labels
 
 
 def _avenue(root: Path):
-    from tests.trees.avenue import write_avenue_tree
+    from tests.helpers.trees.avenue import write_avenue_tree
 
     return "avenue", root, write_avenue_tree(root, n_train=3, n_test=2, frames=14)
 
 
 def _shanghaitech(root: Path):
-    from tests.trees.shanghaitech import write_shanghaitech_tree
+    from tests.helpers.trees.shanghaitech import write_shanghaitech_tree
 
     return "shanghaitech", root, write_shanghaitech_tree(root, scenes=(1, 2, 3), frames=14)
 
 
 def _folder(root: Path):
-    from tests.trees.folder import write_folder_tree
+    from tests.helpers.trees.folder import write_folder_tree
 
     return "folder", root, write_folder_tree(root, n_train=3, n_test=2, frames=12, kind="mixed", labels="csv")
 
@@ -73,7 +73,7 @@ def test_source_trains_and_scores_every_frame_with_its_ground_truth(tmp_path, na
 
 
 def test_folder_without_labels_writes_scores_but_no_metrics(tmp_path):
-    from tests.trees.folder import write_folder_tree
+    from tests.helpers.trees.folder import write_folder_tree
     from vadlit.tasks.train import run
 
     write_folder_tree(tmp_path / "tree", n_train=3, n_test=2, frames=10, kind="frames", labels=None)
@@ -94,7 +94,7 @@ def _cli(tool: str, args: list[str], cwd: Path):
 
 
 def test_prepare_builds_the_cache_and_summarises_it(tmp_path):
-    from tests.trees.ucsd import ucsd_folder, write_ucsd_tree
+    from tests.helpers.trees.ucsd import ucsd_folder, write_ucsd_tree
 
     write_ucsd_tree(tmp_path / "tree", variant="ped2", n_train=2, n_test=2, frames=12)
     args = ["data=ucsd_ped2", f"data.root={ucsd_folder(tmp_path / 'tree', 'ped2')}", f"hydra.run.dir={tmp_path / 'p'}"]

@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 
-from tests import runs
-from tests.conftest import ROOT
+from tests.helpers import runs
+from tests.helpers.paths import ROOT
 from vadlit.resolvers import ROOT_ENV, SWEEP_ENV, sweep_dir
 
 TINY = [*runs.TINY, "seed=0"]
@@ -56,7 +56,7 @@ def test_a_failed_job_is_reported_and_resume_completes_it(tmp_path):
     marker = tmp_path / "failed-once"
     args = ["-m", *TINY, "experiment=ablation_heads", "model=baseline,ta1,ta2", "trainer.max_epochs=2",
                    f"paths.log_dir={tmp_path / 'out'}",
-                   "+callbacks.fault._target_=tests.callbacks.FailOnce", "+callbacks.fault.variant=ta1",
+                   "+callbacks.fault._target_=tests.helpers.callbacks.FailOnce", "+callbacks.fault.variant=ta1",
                    f"+callbacks.fault.marker={marker}"]
     proc = _run("vadlit-train", args, tmp_path)
     assert proc.returncode == 0, "one failed job must not stop the sweep\n" + proc.stderr[-3000:]
@@ -111,7 +111,7 @@ def test_every_launcher_config_composes():
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from tests.conftest import CONF
+    from tests.helpers.paths import CONF
 
     targets = {}
     for launcher in ["ray_local", "ray_cluster", "slurm"]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.runs import TINY, cli, compose_run
+from tests.helpers.runs import TINY, cli, compose_run
 
 
 def read_scores(path: Path) -> list[dict]:
@@ -57,7 +57,7 @@ def test_bf16_mixed_training_runs_on_cpu(tmp_path):
 
 
 def test_fp16_mixed_precision_steps_both_optimizers_through_one_loss_scaler(tmp_path):
-    from tests.callbacks import ScalerWatch
+    from tests.helpers.callbacks import ScalerWatch
     from vadlit.tasks.train import run
 
     # Lightning turns `16-mixed` into bf16 on a CPU; an explicit fp16 plugin keeps the real
@@ -68,7 +68,7 @@ def test_fp16_mixed_precision_steps_both_optimizers_through_one_loss_scaler(tmp_
               "precision: 16-mixed, device: cpu, "
               "scaler: {_target_: torch.amp.GradScaler, device: cpu, init_scale: 256}}]")
     cfg = compose_run(tmp_path, TINY + ["trainer.precision=null", plugin,
-                                        "+callbacks.watch._target_=tests.callbacks.ScalerWatch"])
+                                        "+callbacks.watch._target_=tests.helpers.callbacks.ScalerWatch"])
     metrics = run(cfg)
     assert ScalerWatch.last["scale"] > 0 and ScalerWatch.last["stepped"] == [True, True]
     assert metrics["auroc"] is not None

@@ -12,7 +12,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
-from tests.conftest import CONF
+from tests.helpers.paths import CONF
 
 # The one place the tests say what a tiny run is; every test that trains builds on these lists.
 # A tiny synthetic data set: a couple of short videos (for the `synthetic` source only).
@@ -43,7 +43,7 @@ def compose_run(tmp_path: Path, overrides: list[str], config: str = "train"):
 
 def cli(tool: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "VADLIT_CACHE": str(cwd / "cache"), "PYTHONUNBUFFERED": "1",
-           "PYTHONPATH": str(CONF.parent)}  # test-only callbacks (tests.callbacks) are importable
+           "PYTHONPATH": str(CONF.parent)}  # test-only callbacks (tests.helpers.callbacks) are importable
     exe = Path(sys.executable).parent / tool
     return subprocess.run([str(exe), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 

@@ -25,7 +25,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf, open_dict
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from vadlit.cli.config import config_dir
 from vadlit.errors import ConfigError
 from vadlit.resolvers import ROOT_ENV, SWEEP_ENV

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.trees.video import write_avi
+from tests.helpers.trees.video import write_avi
 
 
 def avenue_frames(split: str, index: int, frames: int = 14, size=(24, 40)) -> np.ndarray:

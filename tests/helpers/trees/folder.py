@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tests.trees.video import write_avi as write_video_file  # any container PyAV knows by the suffix
+from tests.helpers.trees.video import write_avi as write_video_file  # any container PyAV knows by the suffix
 
 KINDS = ("frames", "video", "mixed")
 LABEL_FORMATS = ("npy", "txt", "csv", "csv_header", "csv_frames")

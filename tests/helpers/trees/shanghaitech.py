@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.trees.video import write_avi
+from tests.helpers.trees.video import write_avi
 
 
 def video_name(scene: int) -> str:

@@ -6,7 +6,7 @@ import pytest
 from vadlit.data.cache import load_split
 from vadlit.data.source import VideoData, VideoRecord
 from vadlit.errors import DataError
-from tests.conftest import ArraySource
+from tests.helpers.sources import ArraySource
 
 
 def test_cache_is_built_once_and_reused(tmp_path):

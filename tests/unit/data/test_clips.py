@@ -57,7 +57,7 @@ def test_val_holds_out_whole_normal_videos(array_source, tmp_path):
 
 
 def test_single_training_video_is_split_in_time(tmp_path):
-    from tests.conftest import ArraySource
+    from tests.helpers.sources import ArraySource
 
     dm = _datamodule(ArraySource(train_lengths=(40,)), tmp_path, val_fraction=0.25)
     (train,), (val,) = dm.train_segments, dm.val_segments
@@ -65,7 +65,7 @@ def test_single_training_video_is_split_in_time(tmp_path):
 
 
 def test_short_videos_are_skipped_with_a_warning(tmp_path, caplog):
-    from tests.conftest import ArraySource
+    from tests.helpers.sources import ArraySource
 
     dm = _datamodule(ArraySource(test_lengths=(11, 3)), tmp_path)
     assert "test01" in caplog.text and "shorter than data.clip_len=4" in caplog.text

@@ -10,7 +10,7 @@ from vadlit.models.checkpoint import REQUIRED_HPARAMS
 from vadlit.models.hparams import HParams
 from vadlit.models.module import VideoAnomalyModule
 
-YAML = Path(__file__).resolve().parents[1] / "conf" / "model" / "ocr_gan.yaml"
+YAML = Path(__file__).resolve().parents[3] / "conf" / "model" / "ocr_gan.yaml"
 
 
 def test_the_yaml_documents_every_key_with_the_schemas_default():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from vadlit.reporting.markdown import render_markdown
 from vadlit.reporting.summary import summarize
 from vadlit.reporting.sweep import load_sweep
-from tests.test_report import fake_metrics, write_job, write_multirun
+from tests.helpers.sweeps import fake_metrics, write_job, write_multirun
 
 
 def _trivial(foreground: float) -> dict:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from tests.trees.avenue import avenue_frames, avenue_masks, write_avenue_tree, write_vol_label
-from tests.trees.video import write_avi
+from tests.helpers.trees.avenue import avenue_frames, avenue_masks, write_avenue_tree, write_vol_label
+from tests.helpers.trees.video import write_avi
 from vadlit.data.cache import load_split
 from vadlit.data.source import NORMAL
 from vadlit.data.sources.avenue import FORMAT_VERSION, AvenueSource

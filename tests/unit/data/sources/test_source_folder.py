@@ -14,7 +14,7 @@ from vadlit.data.source import NORMAL
 from vadlit.data.sources.folder import FORMAT_VERSION, FolderSource
 from vadlit.data.sources.labels import read_labels
 from vadlit.errors import ConfigError, DataError
-from tests.trees.folder import (mask_for, video_frames, video_labels, write_folder_tree, write_frame_folder,
+from tests.helpers.trees.folder import (mask_for, video_frames, video_labels, write_folder_tree, write_frame_folder,
                                 write_labels, write_video_file)
 
 SIZE = (20, 28)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from tests.trees.shanghaitech import shanghaitech_frames, shanghaitech_masks, video_name, write_shanghaitech_tree
-from tests.trees.video import write_avi
+from tests.helpers.trees.shanghaitech import shanghaitech_frames, shanghaitech_masks, video_name, write_shanghaitech_tree
+from tests.helpers.trees.video import write_avi
 from vadlit.data.cache import load_split
 from vadlit.data.source import NORMAL
 from vadlit.data.sources.shanghaitech import FORMAT_VERSION, ShanghaiTechSource

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.trees.ucsd import corrupt_frame, ucsd_folder, write_ucsd_tree
+from tests.helpers.trees.ucsd import corrupt_frame, ucsd_folder, write_ucsd_tree
 from vadlit.data.cache import load_split
 from vadlit.data.frames import resize_frames
 from vadlit.data.sources.ucsd import FORMAT_VERSION, UCSDSource, parse_m_intervals

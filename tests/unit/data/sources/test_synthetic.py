@@ -17,7 +17,7 @@ from vadlit.data.sources.synthetic.scene import static_background
 from vadlit.data.sources.synthetic.source import _scene
 from vadlit.errors import ConfigError, DataError
 
-from tests.conftest import CONF
+from tests.helpers.paths import CONF
 
 SMALL = dict(image_size=32, frames=60, n_train=2, n_test=4)
 
