@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.helpers import runs
 from tests.helpers.paths import ROOT
-from vadlit.resolvers import ROOT_ENV, SWEEP_ENV, sweep_dir
+from vadlit.resolvers import ROOT_ENV, SWEEP_ENV
 
 TINY = [*runs.TINY, "seed=0"]
 
@@ -93,37 +93,3 @@ def test_ddp_on_cpu_trains_on_two_processes_and_tests_once(tmp_path):
     info = json.loads((run_dir / "run_info.json").read_text())
     assert info["status"] == "finished" and info["num_devices"] == 2 and info["strategy"] == "DDPStrategy"
     assert json.loads((run_dir / "metrics.json").read_text())["n_frames"] == 96
-
-
-def test_two_sweeps_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
-    monkeypatch.delenv(SWEEP_ENV, raising=False)
-    first = sweep_dir(str(tmp_path))
-    monkeypatch.delenv(SWEEP_ENV)
-    second = sweep_dir(str(tmp_path))
-    assert first != second and Path(first).parent == Path(second).parent == tmp_path
-    Path(first).mkdir()
-    Path(second).mkdir()
-    monkeypatch.delenv(SWEEP_ENV)
-    assert sweep_dir(str(tmp_path), resume=True) == max(first, second), "resume picks the newest sweep"
-
-
-def test_every_launcher_config_composes():
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from tests.helpers.paths import CONF
-
-    targets = {}
-    for launcher in ["ray_local", "ray_cluster", "slurm"]:
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-            cfg = compose("train", overrides=["experiment=ablation_heads", f"hydra/launcher={launcher}"],
-                          return_hydra_config=True)
-        targets[launcher] = cfg.hydra.launcher._target_
-        if launcher == "slurm":
-            assert cfg.hydra.launcher.gpus_per_node == 1 and "partition" in cfg.hydra.launcher
-        else:
-            assert "num_gpus" in cfg.hydra.launcher.ray.remote
-        assert cfg.hydra.sweeper.params.model == "baseline,ta1,ta2,ta4,ta8"
-    assert targets["ray_local"].endswith("RayLauncher") and targets["slurm"].endswith("SlurmLauncher")
-

@@ -1,0 +1,40 @@
+"""Sweeps without running one: each sweep gets its own folder, and every launcher config composes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vadlit.resolvers import SWEEP_ENV, sweep_dir
+
+
+def test_two_sweeps_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
+    monkeypatch.delenv(SWEEP_ENV, raising=False)
+    first = sweep_dir(str(tmp_path))
+    monkeypatch.delenv(SWEEP_ENV)
+    second = sweep_dir(str(tmp_path))
+    assert first != second and Path(first).parent == Path(second).parent == tmp_path
+    Path(first).mkdir()
+    Path(second).mkdir()
+    monkeypatch.delenv(SWEEP_ENV)
+    assert sweep_dir(str(tmp_path), resume=True) == max(first, second), "resume picks the newest sweep"
+
+
+def test_every_launcher_config_composes():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from tests.helpers.paths import CONF
+
+    targets = {}
+    for launcher in ["ray_local", "ray_cluster", "slurm"]:
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+            cfg = compose("train", overrides=["experiment=ablation_heads", f"hydra/launcher={launcher}"],
+                          return_hydra_config=True)
+        targets[launcher] = cfg.hydra.launcher._target_
+        if launcher == "slurm":
+            assert cfg.hydra.launcher.gpus_per_node == 1 and "partition" in cfg.hydra.launcher
+        else:
+            assert "num_gpus" in cfg.hydra.launcher.ray.remote
+        assert cfg.hydra.sweeper.params.model == "baseline,ta1,ta2,ta4,ta8"
+    assert targets["ray_local"].endswith("RayLauncher") and targets["slurm"].endswith("SlurmLauncher")
