@@ -54,13 +54,3 @@ def test_analyze_writes_statistics_and_figures_for_every_layer_head_and_group(tm
     assert len(table) == len(rows) and table[0]["layer"] == rows[0]["layer"]
     for figure in record["figures"].values():
         assert (out / figure).stat().st_size > 10_000
-
-
-def test_the_baseline_has_no_attention_to_analyse(tmp_path):
-    from vadlit.analysis.probe import analyze_attention
-    from vadlit.errors import DataError
-    from vadlit.models.module import VideoAnomalyModule
-
-    model = VideoAnomalyModule(image_size=32, clip_len=4, heads=0, base_channels=8, d_base_channels=8, nz=16)
-    with pytest.raises(DataError, match="no-attention baseline"):
-        analyze_attention(model, datamodule=None, out_dir=tmp_path)
