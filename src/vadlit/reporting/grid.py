@@ -83,7 +83,7 @@ def basic_sweeper_jobs(overrides: list) -> list[list[str]]:
 
     Hydra's public Override API gives the pieces; the product itself is only in hydra._internal
     (`BasicSweeper.split_arguments`), so it is written out here as that method does it with one batch.
-    tests/test_report.py checks it against BasicSweeper on sweeps of every kind."""
+    tests/unit/reporting/test_report.py checks it against BasicSweeper on sweeps of every kind."""
     from hydra.errors import HydraException
 
     values: dict[str, list[str]] = {}
