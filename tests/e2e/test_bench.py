@@ -72,6 +72,7 @@ def bench(tmp_path_factory):
     return returned, written
 
 
+@pytest.mark.slow  # one whole tiny vadlit-bench run (~60 s on 2 cores); `make test-all`
 def test_bench_json_has_every_section_with_positive_finite_numbers(bench):
     _, results = bench
     assert {"run", "machine", "settings", "matmul", "training", "loading", "scoring", "attention", "gpu",
@@ -114,11 +115,13 @@ def test_bench_json_has_every_section_with_positive_finite_numbers(bench):
     assert statuses["loader / training at size 'tiny'"] in ("met", "not met")
 
 
+@pytest.mark.slow  # one whole tiny vadlit-bench run (~60 s on 2 cores); `make test-all`
 def test_bench_returns_what_it_writes(bench):
     returned, written = bench
     assert json.loads(json.dumps(returned)) == written
 
 
+@pytest.mark.slow  # one whole tiny vadlit-bench run (~60 s on 2 cores); `make test-all`
 def test_flops_per_step_double_with_the_batch(bench):
     _, results = bench
     by_case = {(r["model"], r["objective"], r["size"]): r["flops_per_step"] for r in results["training"]}
