@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +53,6 @@ class CachedSplit:
     split: str
     videos: list[CachedVideo]
     path: Path
-    meta: dict = field(default_factory=dict)
 
     @property
     def has_labels(self) -> bool:
@@ -212,7 +211,7 @@ def _open(folder: Path, split: str) -> CachedSplit:
             packed = np.load(folder / f"{i:05d}-masks.npy", mmap_mode="r")
             masks = _PackedMasks(packed, entry["mask_width"])
         videos.append(CachedVideo(entry["name"], frames, labels, entry.get("kinds"), masks))
-    return CachedSplit(split, videos, folder, meta)
+    return CachedSplit(split, videos, folder)
 
 
 class _PackedMasks:

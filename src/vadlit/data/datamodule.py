@@ -43,7 +43,8 @@ class ClipDataModule(L.LightningDataModule):
         decode_workers: int | None = None,
         pin_memory: bool = False,
     ):
-        """`root` is only recorded: real source configs read it as ${data.root}."""
+        """`root` is not used here: it is the key the real sources' configs read as ${data.root}, and
+        Hydra passes every key of `data` to this constructor."""
         super().__init__()
         _check_positive(clip_len=clip_len, stride=stride, batch_size=batch_size, channels=channels)
         if channels not in (1, 3):
@@ -58,12 +59,10 @@ class ClipDataModule(L.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.val_fraction = val_fraction
-        self.root = root
         self.cache_dir, self.rebuild_cache = Path(cache_dir), rebuild_cache
         self.decode_workers = decode_workers
         self.train_split: CachedSplit | None = None
         self.test_split: CachedSplit | None = None
-        self.skipped: dict[str, list[str]] = {"train": [], "test": []}
         self._splits: dict[str, CachedSplit] = {}
 
     def score_for(self, last_only: bool) -> None:
@@ -90,7 +89,6 @@ class ClipDataModule(L.LightningDataModule):
                 "skipping %d %s video(s) shorter than data.clip_len=%d frames: %s",
                 len(short), split, self.clip_len, ", ".join(short[:10]),
             )
-        self.skipped[split] = short
         return cached
 
     def prepare_data(self) -> dict[str, CachedSplit]:
