@@ -6,8 +6,8 @@ import os
 
 import torch
 
-from vadlit.resolvers import register
+from vadlit.config.resolvers import register
 
-register()  # the configs use vadlit's resolvers; entry points register them on import
+register()  # the configs use vadlit's resolvers; entry points register them when they start (cli/process.py)
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.helpers import runs
 from tests.helpers.paths import ROOT
-from vadlit.resolvers import ROOT_ENV, SWEEP_ENV
+from vadlit.config.resolvers import ROOT_ENV, SWEEP_ENV
 
 TINY = [*runs.TINY, "seed=0"]
 

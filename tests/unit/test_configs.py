@@ -26,9 +26,9 @@ from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf, open_dict
 
 from tests.helpers.paths import ROOT
-from vadlit.cli.config import config_dir
+from vadlit.config.tree import config_dir
 from vadlit.errors import ConfigError
-from vadlit.resolvers import ROOT_ENV, SWEEP_ENV
+from vadlit.config.resolvers import ROOT_ENV, SWEEP_ENV
 from vadlit.tasks.compose import instantiate_group
 
 CONF = Path(config_dir())

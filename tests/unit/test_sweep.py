@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vadlit.resolvers import SWEEP_ENV, sweep_dir
+from vadlit.config.resolvers import SWEEP_ENV, sweep_dir
 
 
 def test_two_sweeps_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig
 
 from vadlit.bench.training import measure_training
-from vadlit.resolvers import best_precision
+from vadlit.config.resolvers import best_precision
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from vadlit.bench.training import clip_shape, make_trainer, measure_training
 from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
 from vadlit.models.generator import bottleneck_width
-from vadlit.resolvers import best_precision
+from vadlit.config.resolvers import best_precision
 from vadlit.tasks.run_folder import now, start_record
 
 log = logging.getLogger(__name__)

@@ -3,10 +3,12 @@
 import hydra
 from omegaconf import DictConfig
 
-from vadlit.cli.config import config_dir
+from vadlit.config.tree import config_dir
+from vadlit.cli.process import vadlit_process
 from vadlit.cli.errors import composition_errors_as_messages, user_errors_as_messages
 
 
+@vadlit_process
 @composition_errors_as_messages
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="prepare")
 @user_errors_as_messages

@@ -7,16 +7,10 @@ from pathlib import Path
 
 
 def config_dir() -> str:
-    """The config root; also registers vadlit's resolvers, which every config may use, and keeps
-    freed memory in the process (`vadlit.allocator`): every entry point calls this first."""
-    from vadlit.allocator import keep_freed_memory
-    from vadlit.resolvers import register
-
-    register()
-    keep_freed_memory()
+    """The config root (nothing else happens: the entry points' set-up is `vadlit.cli.process`)."""
     env = os.environ.get("VADLIT_CONFIG_DIR")
     candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[3] / "conf")  # src/vadlit/cli -> project root
+    candidates.append(Path(__file__).resolve().parents[3] / "conf")  # src/vadlit/config -> project root
     for path in candidates:
         if (path / "train.yaml").is_file():
             return str(path)

@@ -1,0 +1,21 @@
+"""What every entry point does before Hydra composes its config."""
+
+from __future__ import annotations
+
+import functools
+
+
+def vadlit_process(fn):
+    """Register vadlit's resolvers (every config may use them) and keep freed memory in the process
+    (`vadlit.allocator`), then run ``fn``: the outermost decorator of every Hydra main."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from vadlit.allocator import keep_freed_memory
+        from vadlit.config.resolvers import register
+
+        register()
+        keep_freed_memory()
+        return fn(*args, **kwargs)
+
+    return wrapper
