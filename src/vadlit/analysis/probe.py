@@ -1,7 +1,7 @@
 """Probing a trained model's temporal attention over the test clips (`vadlit-analyze`).
 
 Every test clip goes through the generator and the discriminator with the attention weights
-returned; `vadlit.analysis.attention` reduces them to per-clip statistics, which are summarised
+returned; `vadlit.analysis.attention_stats` reduces them to per-clip statistics, which are summarised
 separately for normal clips, anomalous clips and each anomaly kind. A clip is *anomalous* when any of
 its frames is labelled anomalous, and its kind is the most frequent kind among those frames.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vadlit.analysis.attention import STATISTICS, clip_statistics, mean_maps, plot_mean_maps, rows_to_csv, summarize
+from vadlit.analysis.attention_stats import STATISTICS, clip_statistics, mean_maps, plot_mean_maps, rows_to_csv, summarize
 from vadlit.data.source import NORMAL
 from vadlit.errors import DataError
 from vadlit.evaluation.outputs import write_json

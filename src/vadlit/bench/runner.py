@@ -13,7 +13,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from vadlit.bench.attention import measure_attention
+from vadlit.bench.attention_speed import measure_attention
 from vadlit.bench.cases import Composer, training_cases
 from vadlit.bench.flops import compute_dtype, dense_rate, dtype_name
 from vadlit.bench.goals import evaluate_goals

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from vadlit.analysis.attention import (
+from vadlit.analysis.attention_stats import (
     ROW_KEYS,
     STATISTICS,
     clip_statistics,

@@ -38,7 +38,7 @@ def test_fused_attention_on_cpu_is_counted_like_the_naive_path():
 
 
 def test_naive_and_fused_attention_give_the_same_output_and_gradients():
-    from vadlit.bench.attention import compare_paths
+    from vadlit.bench.attention_speed import compare_paths
     from vadlit.models.attention import TemporalAttention
 
     torch.manual_seed(0)

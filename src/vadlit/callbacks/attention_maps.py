@@ -12,7 +12,7 @@ import lightning.pytorch as L
 import numpy as np
 import torch
 
-from vadlit.analysis.attention import maps_figure, mean_maps
+from vadlit.analysis.attention_stats import maps_figure, mean_maps
 from vadlit.analysis.probe import attention_weights, clip_kind
 from vadlit.callbacks.tensorboard import tensorboard_writer
 from vadlit.data.source import NORMAL
