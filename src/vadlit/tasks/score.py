@@ -22,9 +22,9 @@ from lightning.pytorch.callbacks import RichProgressBar
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from vadlit.data.cache import CachedVideo, frame_transform
+from vadlit.data.cache import CachedVideo
 from vadlit.data.clips import ClipDataset, Segment, scored_stride
-from vadlit.data.decode import VIDEO_EXTENSIONS, decode_video, frame_files, read_frames
+from vadlit.data.sources.footage import load_footage
 from vadlit.errors import ConfigError, DataError
 from vadlit.evaluation.frame_scores import FrameScores, scoring_rule
 from vadlit.evaluation.outputs import write_json, write_text_atomic
@@ -32,22 +32,6 @@ from vadlit.models.module import VideoAnomalyModule
 from vadlit.tasks.lightning_logs import quiet_lightning
 
 log = logging.getLogger(__name__)
-
-
-def load_footage(path: Path, image_size, channels: int) -> np.ndarray:
-    """A video file or a folder of frames -> (N, H, W, C) uint8 at the model's size and channels."""
-    transform = frame_transform(tuple(image_size), channels)
-    if path.is_dir():
-        files = frame_files(path)
-        if not files:
-            raise DataError(f"input={str(path)!r}: the folder has no frame images; expected image files "
-                            "(.jpg, .png, .tif, ...) or a video file")
-        return read_frames(files, transform)
-    if not path.exists():
-        raise DataError(f"input={str(path)!r} does not exist; expected a video file or a folder of frames")
-    if path.suffix.lower() not in VIDEO_EXTENSIONS:
-        raise DataError(f"input={str(path)!r}: not a video file ({', '.join(VIDEO_EXTENSIONS)}) nor a folder of frames")
-    return decode_video(path, transform)
 
 
 def threshold_of(cfg: DictConfig, model: VideoAnomalyModule) -> tuple[float | None, str | None]:
