@@ -52,8 +52,8 @@ def bench(tmp_path_factory):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from vadlit.bench import run_bench
-    from vadlit.bench.cases import Composer
+    from vadlit.tasks.bench import run_bench
+    from vadlit.tasks.bench.cases import Composer
 
     tmp = tmp_path_factory.mktemp("bench")
     overrides = TINY + [f"paths.output_dir={tmp / 'run'}", f"paths.cache_dir={tmp / 'cache'}"]

@@ -15,8 +15,8 @@ from vadlit.cli.errors import composition_errors_as_messages, user_errors_as_mes
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from vadlit.bench import run_bench  # imported here so `--help` stays fast
-    from vadlit.bench.cases import Composer
+    from vadlit.tasks.bench import run_bench  # imported here so `--help` stays fast
+    from vadlit.tasks.bench.cases import Composer
 
     # every measured case is composed like this run, plus its own overrides (model=..., sizes)
     run_bench(cfg, Composer("bench", list(HydraConfig.get().overrides.task), config_dir()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vadlit.bench.settings import Goals
+from vadlit.tasks.bench.settings import Goals
 
 
 def _row(goal: str, target: str, measured: float | None, where: str, met: bool | None, note: str = "") -> dict:

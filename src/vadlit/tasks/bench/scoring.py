@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 
-from vadlit.bench.timing import cycle, synchronize
+from vadlit.tasks.bench.timing import cycle, synchronize
 from vadlit.data.clips import scored_stride
 
 

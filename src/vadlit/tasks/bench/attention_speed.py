@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from vadlit.bench.memory import CudaPeak, PeakTensorMemory
-from vadlit.bench.timing import seconds_per_call
+from vadlit.tasks.bench.memory import CudaPeak, PeakTensorMemory
+from vadlit.tasks.bench.timing import seconds_per_call
 from vadlit.models.attention import TemporalAttention
 
 

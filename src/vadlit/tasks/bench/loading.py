@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from vadlit.bench.timing import cycle
+from vadlit.tasks.bench.timing import cycle
 
 
 def measure_loading(datamodule, warmup_batches: int, batches: int) -> dict[str, Any]:

@@ -13,17 +13,17 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from vadlit.bench.attention_speed import measure_attention
-from vadlit.bench.cases import Composer, training_cases
-from vadlit.bench.flops import compute_dtype, dense_rate, dtype_name
-from vadlit.bench.goals import evaluate_goals
-from vadlit.bench.gpu import measure_gpu
-from vadlit.bench.loading import measure_loading
-from vadlit.bench.machine import busy_fraction, machine_record
-from vadlit.bench.scoring import measure_scoring
-from vadlit.bench.settings import BenchSettings, Size, load_settings
-from vadlit.bench.table import BUSY, render, write_results
-from vadlit.bench.training import clip_shape, make_trainer, measure_training
+from vadlit.tasks.bench.attention_speed import measure_attention
+from vadlit.tasks.bench.cases import Composer, training_cases
+from vadlit.tasks.bench.flops import compute_dtype, dense_rate, dtype_name
+from vadlit.tasks.bench.goals import evaluate_goals
+from vadlit.tasks.bench.gpu import measure_gpu
+from vadlit.tasks.bench.loading import measure_loading
+from vadlit.tasks.bench.machine import busy_fraction, machine_record
+from vadlit.tasks.bench.scoring import measure_scoring
+from vadlit.tasks.bench.settings import BenchSettings, Size, load_settings
+from vadlit.tasks.bench.table import BUSY, render, write_results
+from vadlit.tasks.bench.training import clip_shape, make_trainer, measure_training
 from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
 from vadlit.models.generator import bottleneck_width
@@ -41,7 +41,6 @@ def _quiet() -> None:
     for name in ("lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r".*no `val_dataloader`.*")  # validation is off on purpose
 
 

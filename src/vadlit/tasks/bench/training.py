@@ -25,8 +25,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, Dataset
 
-from vadlit.bench.flops import flop_counter
-from vadlit.bench.timing import synchronize
+from vadlit.tasks.bench.flops import flop_counter
+from vadlit.tasks.bench.timing import synchronize
 from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
 

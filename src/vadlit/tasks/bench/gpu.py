@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from vadlit.bench.training import measure_training
+from vadlit.tasks.bench.training import measure_training
 from vadlit.config.resolvers import best_precision
 
 log = logging.getLogger(__name__)

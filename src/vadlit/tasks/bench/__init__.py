@@ -14,9 +14,9 @@ __all__ = ["run_bench"]
 
 
 def __getattr__(name: str):
-    """`vadlit.bench.run_bench`, imported on first use (it pulls in Lightning)."""
+    """`vadlit.tasks.bench.run_bench`, imported on first use (it pulls in Lightning)."""
     if name == "run_bench":
-        from vadlit.bench.runner import run_bench
+        from vadlit.tasks.bench.runner import run_bench
 
         return run_bench
-    raise AttributeError(f"module 'vadlit.bench' has no attribute {name!r}")
+    raise AttributeError(f"module 'vadlit.tasks.bench' has no attribute {name!r}")

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from vadlit.bench.timing import best_seconds
+from vadlit.tasks.bench.timing import best_seconds
 
 _aten = torch.ops.aten
 

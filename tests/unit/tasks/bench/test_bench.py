@@ -11,7 +11,7 @@ from tests.helpers.paths import CONF
 
 
 def test_flop_count_of_one_layer_matches_a_hand_count():
-    from vadlit.bench.flops import count_flops
+    from vadlit.tasks.bench.flops import count_flops
 
     conv = nn.Conv2d(3, 8, kernel_size=4, stride=2, padding=1)
     x = torch.randn(2, 3, 16, 16, requires_grad=True)
@@ -25,7 +25,7 @@ def test_flop_count_of_one_layer_matches_a_hand_count():
 
 
 def test_fused_attention_on_cpu_is_counted_like_the_naive_path():
-    from vadlit.bench.flops import count_flops
+    from vadlit.tasks.bench.flops import count_flops
     from vadlit.models.attention import TemporalAttention
 
     attention = TemporalAttention(32, heads=4, max_len=8)
@@ -38,7 +38,7 @@ def test_fused_attention_on_cpu_is_counted_like_the_naive_path():
 
 
 def test_naive_and_fused_attention_give_the_same_output_and_gradients():
-    from vadlit.bench.attention_speed import compare_paths
+    from vadlit.tasks.bench.attention_speed import compare_paths
     from vadlit.models.attention import TemporalAttention
 
     torch.manual_seed(0)
@@ -49,7 +49,7 @@ def test_naive_and_fused_attention_give_the_same_output_and_gradients():
 
 
 def test_peak_tensor_memory_sees_allocations_and_frees():
-    from vadlit.bench.memory import PeakTensorMemory
+    from vadlit.tasks.bench.memory import PeakTensorMemory
 
     kept = torch.zeros(10)
     with PeakTensorMemory() as memory:
@@ -65,7 +65,7 @@ def test_peak_tensor_memory_sees_allocations_and_frees():
 
 
 def test_case_overrides_replace_the_command_line_ones():
-    from vadlit.bench.cases import merge_overrides, override_key
+    from vadlit.tasks.bench.cases import merge_overrides, override_key
 
     assert override_key("+model.compile=true") == "model.compile" and override_key("model=ta4") == "model"
     merged = merge_overrides(["model=ta8", "model.lr=1e-3", "data.image_size=32"],
@@ -87,8 +87,8 @@ def test_bad_bench_settings_fail_naming_the_key(override, key):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from vadlit.bench.cases import Composer
-    from vadlit.bench.settings import load_settings
+    from vadlit.tasks.bench.cases import Composer
+    from vadlit.tasks.bench.settings import load_settings
     from vadlit.errors import ConfigError
 
     GlobalHydra.instance().clear()
