@@ -17,7 +17,7 @@ TWO_EPOCHS = TINY + ["trainer.max_epochs=2", "logger=none"]
 
 def _nan_in_epoch(monkeypatch, epoch: int | None = None, batches: set[int] | None = None):
     """Make the generator loss NaN in one epoch, or in given (0-based, whole-run) batches."""
-    from vadlit.models.module import VideoAnomalyModule
+    from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
     original = VideoAnomalyModule._generator_losses
     calls = {"n": 0}
@@ -131,7 +131,7 @@ def test_a_checkpoint_write_that_fails_leaves_the_previous_checkpoint_intact(tmp
     import lightning.pytorch as L
 
     trainer = L.Trainer(logger=False, enable_checkpointing=False)
-    from vadlit.models.module import VideoAnomalyModule
+    from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
     trainer.strategy.connect(VideoAnomalyModule.from_checkpoint(last))
     with pytest.raises(OSError):

@@ -50,7 +50,7 @@ def test_cli_scores_every_frame_of_a_small_avi(tmp_path, smoke_run):
     assert record["frames"] == 21 and (out / "scores.png").stat().st_size > 5_000
 
     # the threshold is the quantile of the validation scores stored in the checkpoint, not of this footage
-    from vadlit.models.checkpoint import read_checkpoint, val_scores
+    from vadlit.models.ocr_gan_video.checkpoint import read_checkpoint, val_scores
 
     val = val_scores(read_checkpoint(smoke_run / "checkpoints" / "last.ckpt"))
     assert val is not None and len(val) > 0
@@ -89,7 +89,7 @@ class _Payload:
 
 
 def test_bad_checkpoints_are_refused_with_a_clear_message(tmp_path, smoke_run):
-    from vadlit.models.module import VideoAnomalyModule
+    from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
     good = torch.load(smoke_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     marker = tmp_path / "pwned"

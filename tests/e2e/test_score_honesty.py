@@ -6,7 +6,7 @@ import torch
 
 from tests.helpers.runs import TINY, compose_run
 from vadlit.evaluation.outputs import read_scores_csv
-from vadlit.models.checkpoint import read_checkpoint
+from vadlit.models.ocr_gan_video.checkpoint import read_checkpoint
 from vadlit.tasks.train import run
 
 

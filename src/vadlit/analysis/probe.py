@@ -20,8 +20,8 @@ from vadlit.analysis.attention_stats import STATISTICS, clip_statistics, mean_ma
 from vadlit.data.source import NORMAL
 from vadlit.errors import DataError
 from vadlit.evaluation.outputs import write_json
-from vadlit.models.module import VideoAnomalyModule, to_unit_range
-from vadlit.models.ocr_gan import OCRGANVideo
+from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule, to_unit_range
+from vadlit.models.ocr_gan_video.torch_model import OCRGANVideo
 
 log = logging.getLogger(__name__)
 

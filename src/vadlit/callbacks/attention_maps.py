@@ -17,7 +17,7 @@ from vadlit.analysis.probe import attention_weights, clip_kind
 from vadlit.callbacks.tensorboard import tensorboard_writer
 from vadlit.data.source import NORMAL
 from vadlit.errors import VadlitError
-from vadlit.models.module import to_unit_range
+from vadlit.models.ocr_gan_video.lightning_model import to_unit_range
 
 
 def evenly(indices: list[int], k: int) -> list[int]:

@@ -12,8 +12,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 
 from vadlit.errors import ConfigError
-from vadlit.models.checkpoint import read_checkpoint, store_reference
-from vadlit.models.module import VideoAnomalyModule
+from vadlit.models.ocr_gan_video.checkpoint import read_checkpoint, store_reference
+from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from vadlit.errors import ConfigError
 from vadlit.evaluation.postprocess import ScoreOptions
 from vadlit.image_size import as_size
-from vadlit.models.module import VideoAnomalyModule
+from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
 
 @dataclass

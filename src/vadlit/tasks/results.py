@@ -14,7 +14,7 @@ from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.outputs import write_json, write_scores_csv
 from vadlit.evaluation.postprocess import options_record
 from vadlit.evaluation.trivial import run_baselines
-from vadlit.models.module import VideoAnomalyModule
+from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from vadlit.data.sources.footage import load_footage
 from vadlit.errors import ConfigError, DataError
 from vadlit.evaluation.frame_scores import FrameScores, scoring_rule
 from vadlit.evaluation.outputs import write_json, write_text_atomic
-from vadlit.models.module import VideoAnomalyModule
+from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 from vadlit.tasks.lightning_logs import quiet_lightning
 
 log = logging.getLogger(__name__)

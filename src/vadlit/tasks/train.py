@@ -13,7 +13,7 @@ import lightning.pytorch as L
 from omegaconf import DictConfig
 
 from vadlit.evaluation.outputs import write_json
-from vadlit.models.checkpoint import read_checkpoint
+from vadlit.models.ocr_gan_video.checkpoint import read_checkpoint
 from vadlit.tasks.checkpoints import (checkpoint_callback, checkpoint_record, last_checkpoint, resume_checkpoint,
                                       selected_checkpoint, store_tested_reference)
 from vadlit.tasks.compose import compose

@@ -8,7 +8,7 @@ import pytest
 def test_the_baseline_has_no_attention_to_analyse(tmp_path):
     from vadlit.analysis.probe import analyze_attention
     from vadlit.errors import DataError
-    from vadlit.models.module import VideoAnomalyModule
+    from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
     model = VideoAnomalyModule(image_size=32, clip_len=4, heads=0, base_channels=8, d_base_channels=8, nz=16)
     with pytest.raises(DataError, match="no-attention baseline"):

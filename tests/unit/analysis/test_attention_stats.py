@@ -19,7 +19,7 @@ from vadlit.analysis.attention_stats import (
     rows_to_csv,
     summarize,
 )
-from vadlit.models.attention import TemporalAttention
+from vadlit.models.components.attention import TemporalAttention
 
 
 def as_weights(*matrices: torch.Tensor) -> torch.Tensor:

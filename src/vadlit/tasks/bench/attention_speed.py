@@ -17,7 +17,7 @@ import torch
 
 from vadlit.tasks.bench.memory import CudaPeak, PeakTensorMemory
 from vadlit.tasks.bench.timing import seconds_per_call
-from vadlit.models.attention import TemporalAttention
+from vadlit.models.components.attention import TemporalAttention
 
 
 def attention_step(module: TemporalAttention, x: torch.Tensor, grad: torch.Tensor, naive: bool) -> torch.Tensor:

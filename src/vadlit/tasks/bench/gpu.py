@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def option_override(cfg: DictConfig, option: str) -> str | None:
     """`model.<option>=true` (`+model...` if the model config lacks the key), or None when
     VideoAnomalyModule has no such option in this version."""
-    from vadlit.models.module import VideoAnomalyModule
+    from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
     if option not in inspect.signature(VideoAnomalyModule.__init__).parameters:
         return None

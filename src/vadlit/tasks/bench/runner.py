@@ -26,7 +26,7 @@ from vadlit.tasks.bench.table import BUSY, render, write_results
 from vadlit.tasks.bench.training import clip_shape, make_trainer, measure_training
 from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
-from vadlit.models.generator import bottleneck_width
+from vadlit.models.ocr_gan_video.generator import bottleneck_width
 from vadlit.config.resolvers import best_precision
 from vadlit.tasks.run_folder import now, start_record
 

@@ -23,7 +23,7 @@ def _score(model, batch: dict[str, torch.Tensor]) -> None:
     if hasattr(model, "frame_scores"):  # the test step's own scoring (scores + frame bookkeeping)
         model.frame_scores(batch)
         return
-    from vadlit.models.module import to_unit_range
+    from vadlit.models.ocr_gan_video.lightning_model import to_unit_range
 
     x = to_unit_range(batch["clip"])
     model.net.score(x, model.net.generate(x), model.hparams.score_lambda)

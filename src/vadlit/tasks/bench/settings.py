@@ -10,7 +10,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from vadlit.errors import ConfigError
-from vadlit.models.ocr_gan import OBJECTIVES
+from vadlit.models.ocr_gan_video.torch_model import OBJECTIVES
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def test_flop_count_of_one_layer_matches_a_hand_count():
 
 def test_fused_attention_on_cpu_is_counted_like_the_naive_path():
     from vadlit.tasks.bench.flops import count_flops
-    from vadlit.models.attention import TemporalAttention
+    from vadlit.models.components.attention import TemporalAttention
 
     attention = TemporalAttention(32, heads=4, max_len=8)
     x = torch.randn(2, 8, 32, 3, 3)
@@ -39,7 +39,7 @@ def test_fused_attention_on_cpu_is_counted_like_the_naive_path():
 
 def test_naive_and_fused_attention_give_the_same_output_and_gradients():
     from vadlit.tasks.bench.attention_speed import compare_paths
-    from vadlit.models.attention import TemporalAttention
+    from vadlit.models.components.attention import TemporalAttention
 
     torch.manual_seed(0)
     attention = TemporalAttention(64, heads=4, max_len=16).train()

@@ -11,7 +11,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from vadlit.models.attention import TemporalAttention
+from vadlit.models.components.attention import TemporalAttention
 
 MIXERS = ("attention", "conv")
 CONV_KERNEL = 3  # 3 taps x C x C weights + the C x C output projection: attention's 4 C^2

@@ -17,9 +17,9 @@ from einops import rearrange
 from torch import nn
 
 from vadlit.image_size import as_size
-from vadlit.models.discriminator import Discriminator
-from vadlit.models.frequency import OmniFrequency
-from vadlit.models.generator import TwoStreamGenerator
+from vadlit.models.ocr_gan_video.discriminator import Discriminator
+from vadlit.models.components.frequency import OmniFrequency
+from vadlit.models.ocr_gan_video.generator import TwoStreamGenerator
 
 OBJECTIVES = ("reconstruct", "predict")
 

@@ -24,7 +24,7 @@ import torch
 
 from vadlit import __version__
 from vadlit.errors import ConfigError
-from vadlit.models.hparams import identity_keys
+from vadlit.models.ocr_gan_video.hparams import identity_keys
 
 KEY = "vadlit"
 FORMAT = 4  # 2: temporal attention on every level, the normal reference; 3: playback head; 4: score_terms, memory at the bottleneck

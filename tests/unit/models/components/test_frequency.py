@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vadlit.models.frequency import OmniFrequency, binomial_kernel
+from vadlit.models.components.frequency import OmniFrequency, binomial_kernel
 
 
 def high_frequency_energy(x: torch.Tensor) -> torch.Tensor:

@@ -14,13 +14,13 @@ from typing import Any
 
 from vadlit.errors import ConfigError
 from vadlit.image_size import as_size
-from vadlit.models.attention import valid_head_counts
-from vadlit.models.discriminator import discriminator_levels
-from vadlit.models.generator import TEMPORAL_LEVELS, bottleneck_width, level_channels
-from vadlit.models.health import COLLAPSE_POLICIES, NONFINITE_POLICIES
-from vadlit.models.ocr_gan import OBJECTIVES
-from vadlit.models.reference import TERMS
-from vadlit.models.temporal import MIXERS
+from vadlit.models.components.attention import valid_head_counts
+from vadlit.models.ocr_gan_video.discriminator import discriminator_levels
+from vadlit.models.ocr_gan_video.generator import TEMPORAL_LEVELS, bottleneck_width, level_channels
+from vadlit.models.ocr_gan_video.health import COLLAPSE_POLICIES, NONFINITE_POLICIES
+from vadlit.models.ocr_gan_video.torch_model import OBJECTIVES
+from vadlit.models.ocr_gan_video.reference import TERMS
+from vadlit.models.components.temporal import MIXERS
 
 NETWORK, TRAINING, SCORE, RECORD = "network", "training", "score", "record"
 

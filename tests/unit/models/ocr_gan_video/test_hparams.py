@@ -6,11 +6,11 @@ import pytest
 from omegaconf import OmegaConf
 
 from vadlit.errors import ConfigError
-from vadlit.models.checkpoint import REQUIRED_HPARAMS
-from vadlit.models.hparams import HParams
-from vadlit.models.module import VideoAnomalyModule
+from vadlit.models.ocr_gan_video.checkpoint import REQUIRED_HPARAMS
+from vadlit.models.ocr_gan_video.hparams import HParams
+from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
-YAML = Path(__file__).resolve().parents[3] / "conf" / "model" / "ocr_gan.yaml"
+YAML = Path(__file__).resolve().parents[4] / "conf" / "model" / "ocr_gan.yaml"
 
 
 def test_the_yaml_documents_every_key_with_the_schemas_default():

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vadlit.models.attention import TemporalAttention
+from vadlit.models.components.attention import TemporalAttention
 
 B, T, C, H, W = 2, 4, 16, 2, 3
 

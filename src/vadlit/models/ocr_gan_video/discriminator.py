@@ -15,8 +15,8 @@ from einops import rearrange
 from torch import nn
 
 from vadlit.image_size import as_size
-from vadlit.models.temporal import temporal_block
-from vadlit.models.generator import MAX_WIDTH_FACTOR
+from vadlit.models.components.temporal import temporal_block
+from vadlit.models.ocr_gan_video.generator import MAX_WIDTH_FACTOR
 
 FEATURE_SIDE = 4  # the encoder halves the frame until its smaller side is this
 

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vadlit.errors import ConfigError
-from vadlit.models.playback import PlaybackHead, fit_head
+from vadlit.models.ocr_gan_video.playback import PlaybackHead, fit_head
 
 TERMS = ("error", "memory", "motion")
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from vadlit.errors import ConfigError
-from vadlit.models.hparams import HParams
-from vadlit.models.ocr_gan import GeneratorOutput, OCRGANVideo
+from vadlit.models.ocr_gan_video.hparams import HParams
+from vadlit.models.ocr_gan_video.torch_model import GeneratorOutput, OCRGANVideo
 
 B, T, S = 2, 4, 16
 HEADS = [0, 1, 2, 4, 8]

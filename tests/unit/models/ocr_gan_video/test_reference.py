@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from vadlit.errors import ConfigError
-from vadlit.models.hparams import HParams
-from vadlit.models.reference import NormalReference, positions
+from vadlit.models.ocr_gan_video.hparams import HParams
+from vadlit.models.ocr_gan_video.reference import NormalReference, positions
 
 
 def test_error_term_is_the_largest_window_mean():

@@ -6,11 +6,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from vadlit.errors import ConfigError
-from vadlit.models import module as module_file
-from vadlit.models.hparams import HParams
-from vadlit.models.module import PLAYBACK_REPLAYS, VideoAnomalyModule
-from vadlit.models.ocr_gan import OCRGANVideo
-from vadlit.models.playback import CLASSES, MIN_STOP, NOISE, PlaybackHead, fit_head, playback_clips, span
+from vadlit.models.ocr_gan_video import lightning_model as module_file
+from vadlit.models.ocr_gan_video.hparams import HParams
+from vadlit.models.ocr_gan_video.lightning_model import PLAYBACK_REPLAYS, VideoAnomalyModule
+from vadlit.models.ocr_gan_video.torch_model import OCRGANVideo
+from vadlit.models.ocr_gan_video.playback import CLASSES, MIN_STOP, NOISE, PlaybackHead, fit_head, playback_clips, span
 
 T = 8
 

@@ -21,12 +21,12 @@ from vadlit.errors import ConfigError
 from vadlit.evaluation.frame_scores import FrameScores
 from vadlit.evaluation.metrics import compute_metrics, headline
 from vadlit.evaluation.postprocess import ScoreOptions, apply_options
-from vadlit.models import checkpoint as ckpt
-from vadlit.models.health import TrainingHealth
-from vadlit.models.hparams import HParams
-from vadlit.models.ocr_gan import OCRGANVideo
-from vadlit.models.playback import playback_clips, span
-from vadlit.models.reference import NormalReference, positions
+from vadlit.models.ocr_gan_video import checkpoint as ckpt
+from vadlit.models.ocr_gan_video.health import TrainingHealth
+from vadlit.models.ocr_gan_video.hparams import HParams
+from vadlit.models.ocr_gan_video.torch_model import OCRGANVideo
+from vadlit.models.ocr_gan_video.playback import playback_clips, span
+from vadlit.models.ocr_gan_video.reference import NormalReference, positions
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from vadlit.models.temporal import temporal_block
-from vadlit.models.channel_selection import ChannelSelection
+from vadlit.models.components.temporal import temporal_block
+from vadlit.models.components.channel_selection import ChannelSelection
 
 MAX_WIDTH_FACTOR = 8  # encoder widths grow as base * 2**i, capped at 8x base
 
