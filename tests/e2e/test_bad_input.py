@@ -87,7 +87,7 @@ CASES = {
     "wrong type": (lambda t: ["model.lr=fast"], ["model.lr='fast': expected a number"]),
     "wrong type (data)": (lambda t: ["data.clip_len=eight"], ["data.clip_len='eight'", "positive integer"]),
     "unknown key": (lambda t: ["data.clip_length=8"], ["data.clip_length"]),
-    "missing data.root": (lambda t: SMOKE + ["data=ucsd_ped2"], ["data.root"]),
+    "missing data.root": (lambda t: SMOKE + ["data=ucsd_ped2"], ["data.root is required", "data.root=<value>"]),
     "empty data set": (lambda t: SMOKE + ["data=folder", f"data.root={_folder(t, 'empty')}"], ["no videos"]),
     "corrupt frame": (lambda t: SMOKE + ["data=ucsd_ped2", f"data.root={_ucsd(t, corrupt=True)}"],
                       ["cannot decode frame", "Train002/005.tif"]),

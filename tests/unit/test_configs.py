@@ -61,6 +61,7 @@ REQUIRED = {
     "analyze": {"ckpt_path"},
     "score": {"ckpt_path", "input"},
     "model/ocr_gan": {"model.variant", "model.heads"},  # a base (BASES): each model option sets them
+    **{f"data/{real}": {"data.root"} for real in ("avenue", "folder", "shanghaitech", "ucsd_ped1", "ucsd_ped2")},
 }
 
 

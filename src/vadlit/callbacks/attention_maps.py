@@ -85,5 +85,5 @@ class AttentionMaps(L.Callback):
         if not trainer.sanity_checking and trainer.current_epoch % self.every_n_epochs == 0:
             self._log(trainer, pl_module, "")
 
-    def on_test_end(self, trainer: L.Trainer, pl_module) -> None:
+    def on_predict_end(self, trainer: L.Trainer, pl_module) -> None:  # a test is the predict loop
         self._log(trainer, pl_module, "test/")

@@ -40,6 +40,8 @@ class ReconstructionGrid(L.Callback):
         if batch_idx == 0 and not trainer.sanity_checking and trainer.current_epoch % self.every_n_epochs == 0:
             self._log(trainer, "val/reconstruction", outputs)
 
-    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
-        if batch_idx == 0:
-            self._log(trainer, "test/reconstruction", outputs)
+    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        """The first test batch (a test is the predict loop); the scores it returned do not hold the
+        reconstruction, so it is made again for this one batch, and only when there is a dashboard."""
+        if batch_idx == 0 and tensorboard_writer(trainer) is not None:
+            self._log(trainer, "test/reconstruction", pl_module.frame_scores(batch)[1])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import lightning.pytorch as L
 
 from vadlit.callbacks.tensorboard import tensorboard_writer
+from vadlit.callbacks.test_result_view import TestResultView
 from vadlit.evaluation.metrics import roc_curve
 
 
-class RocCurve(L.Callback):
-    def on_test_end(self, trainer: L.Trainer, pl_module) -> None:  # after the module computed its result
-        result = getattr(pl_module, "test_result", None)
+class RocCurve(TestResultView):
+    def show(self, trainer: L.Trainer, pl_module, result) -> None:
         writer = tensorboard_writer(trainer)
         if writer is None or result is None or not result.metrics or result.metrics.get("auroc") is None:
             return

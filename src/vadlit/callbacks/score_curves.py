@@ -10,6 +10,7 @@ import lightning.pytorch as L
 import numpy as np
 
 from vadlit.callbacks.tensorboard import tensorboard_writer
+from vadlit.callbacks.test_result_view import TestResultView
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -40,14 +41,13 @@ def score_curve_figure(name: str, scores: np.ndarray, labels: np.ndarray | None)
     return fig
 
 
-class ScoreCurves(L.Callback):
+class ScoreCurves(TestResultView):
     """After testing: one figure per test video (the first ``max_videos`` with anomalies, then others)."""
 
     def __init__(self, max_videos: int = 12):
         self.max_videos = max(0, int(max_videos))
 
-    def on_test_end(self, trainer: L.Trainer, pl_module) -> None:
-        result = getattr(pl_module, "test_result", None)
+    def show(self, trainer: L.Trainer, pl_module, result) -> None:
         writer = tensorboard_writer(trainer)
         if writer is None or result is None or not result.scores or not self.max_videos:
             return

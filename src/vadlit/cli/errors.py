@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import sys
 
 import errno
@@ -70,6 +71,10 @@ _failed = {"status": 0, "outer": False}
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, MissingConfigException) and exc.options:
         return f"{str(exc).splitlines()[0]}; choose one of: {', '.join(exc.options)}"
+    missing = re.search(r"Missing mandatory value: ?(\S+)", str(exc))
+    if isinstance(exc, OmegaConfBaseException) and missing:  # a `???` the command line did not fill
+        key = missing.group(1)
+        return f"{key} is required and was not given: add {key}=<value> to the command line"
     text = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
     return text.replace(", set env var HYDRA_FULL_ERROR=1 to see chained exception.", ";")  # VADLIT_TRACEBACK=1 does
 

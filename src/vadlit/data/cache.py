@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +33,11 @@ CACHE_VERSION = 1
 
 
 @dataclass
-class CachedVideo:
-    """One cached video: memory-mapped frames (N, H, W, C) and its ground truth if any."""
+class CachedVideo(VideoData):
+    """One cached video: a source's `VideoData` at the cache's size (frames memory-mapped,
+    (N, H, W, C)), under its name in the split."""
 
-    name: str
-    frames: np.ndarray
-    labels: np.ndarray | None = None
-    kinds: list[str] | None = None
-    masks: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return int(self.frames.shape[0])
+    name: str = field(default="", kw_only=True)
 
 
 @dataclass
@@ -210,7 +204,7 @@ def _open(folder: Path, split: str) -> CachedSplit:
         if "mask_width" in entry:
             packed = np.load(folder / f"{i:05d}-masks.npy", mmap_mode="r")
             masks = _PackedMasks(packed, entry["mask_width"])
-        videos.append(CachedVideo(entry["name"], frames, labels, entry.get("kinds"), masks))
+        videos.append(CachedVideo(frames, labels, entry.get("kinds"), masks, name=entry["name"]))
     return CachedSplit(split, videos, folder)
 
 

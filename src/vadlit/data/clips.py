@@ -49,7 +49,9 @@ class ClipDataset(Dataset):
     """Clips over segments of cached videos.
 
     Each item: `clip` uint8 (T, C, H, W), `video` (index in the split), `frames` (T,) 0-based frame
-    indices in that video, and `labels` (T,) when the split has ground truth.
+    indices in that video, and, when the split has ground truth, `labels` (T,) and `kinds` (T,): the
+    frames' anomaly kinds as indices into `kind_names`, so the truth travels with the clip it judges
+    (-1 for the frames of a video without ground truth in a split where others have it: batches collate).
     """
 
     def __init__(self, videos: list[CachedVideo], segments: list[Segment], clip_len: int, stride: int):
@@ -57,6 +59,12 @@ class ClipDataset(Dataset):
         self.windows = [
             (seg.video, seg.start + s) for seg in segments for s in window_starts(len(seg), clip_len, stride)
         ]
+        self.kind_names: tuple[str, ...] = tuple(sorted({k for v in videos if v.kinds is not None for k in v.kinds}))
+        codes = {name: i for i, name in enumerate(self.kind_names)}
+        judged = any(v.labels is not None for v in videos)
+        self._labels = [_truth(v.labels, len(v), judged) for v in videos]
+        self._kind_codes = [_truth(None if v.kinds is None else [codes[k] for k in v.kinds], len(v), judged)
+                            for v in videos]
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -68,6 +76,14 @@ class ClipDataset(Dataset):
         frames = np.array(v.frames[start:stop])  # a writable copy: cached frames are read-only memmaps
         clip = torch.from_numpy(frames).permute(0, 3, 1, 2)
         item = {"clip": clip, "video": torch.tensor(video), "frames": torch.arange(start, stop)}
-        if v.labels is not None:
-            item["labels"] = torch.from_numpy(v.labels[start:stop].astype(np.int64))
+        if self._labels[video] is not None:
+            item["labels"] = torch.from_numpy(self._labels[video][start:stop])
+            item["kinds"] = torch.from_numpy(self._kind_codes[video][start:stop])
         return item
+
+
+def _truth(values, length: int, judged: bool) -> np.ndarray | None:
+    """Per-frame int64 ground truth; -1 where a video has none in a split that is judged."""
+    if not judged:
+        return None
+    return np.full(length, -1, dtype=np.int64) if values is None else np.asarray(values, dtype=np.int64)

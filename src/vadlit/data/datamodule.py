@@ -172,6 +172,10 @@ class ClipDataModule(L.LightningDataModule):
         ds = ClipDataset(videos, segments, self.clip_len, self.test_stride)
         return self._loader(ds, self.eval_batch_size, shuffle=False)
 
+    def predict_dataloader(self) -> DataLoader:
+        """The test clips: a test is the model's predict loop over them (see `tasks.evaluate`)."""
+        return self.test_dataloader()
+
 
 def _check_positive(**values: int) -> None:
     for key, value in values.items():

@@ -34,6 +34,9 @@ class VideoData:
     kinds: list[str] | None = None
     masks: np.ndarray | None = None
 
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
 
 @dataclass(frozen=True)
 class VideoRecord:

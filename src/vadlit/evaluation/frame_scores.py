@@ -9,10 +9,12 @@ the only clip -> frame rule: validation, test and new footage (``vadlit-score``)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from vadlit.data.source import NORMAL
 from vadlit.errors import DataError, VadlitError
 
 
@@ -23,8 +25,29 @@ def scoring_rule(last_only: bool) -> str:
     return "the frame's own prediction; the first clip_len-1 frames of a video take its first prediction's score"
 
 
+@dataclass
+class ClipScores:
+    """A scored batch of clips, as the model's predict step returns it (on the CPU): ``video`` (B,),
+    ``frames`` (B, T) and the scores (B, T') of the judged frames, with the clips' own ground truth
+    (``labels``, ``kinds`` (B, T), kinds as indices into the dataset's ``kind_names``) when they have it."""
+
+    video: torch.Tensor
+    frames: torch.Tensor
+    scores: torch.Tensor
+    labels: torch.Tensor | None = None
+    kinds: torch.Tensor | None = None
+
+    @classmethod
+    def of(cls, batch: dict[str, torch.Tensor], scores: torch.Tensor) -> "ClipScores":
+        def cpu(key: str) -> torch.Tensor | None:
+            return None if batch.get(key) is None else batch[key].detach().cpu()
+
+        return cls(cpu("video"), cpu("frames"), scores.detach().cpu(), cpu("labels"), cpu("kinds"))
+
+
 class FrameScores:
-    """Accumulates per-frame score sums and counts (float64, on the CPU) over a whole test set."""
+    """Accumulates per-frame score sums and counts (float64, on the CPU) over a whole test set, and
+    the frames' ground truth as it arrives with the clips."""
 
     def __init__(self, video_names: Sequence[str], lengths: Sequence[int]) -> None:
         names = [str(n) for n in video_names]
@@ -46,6 +69,18 @@ class FrameScores:
         self._lengths = np.asarray(lens, dtype=np.int64)
         self._sum = np.zeros(int(self._offsets[-1]), dtype=np.float64)
         self._count = np.zeros(int(self._offsets[-1]), dtype=np.int64)
+        self._labels = np.full(int(self._offsets[-1]), -1, dtype=np.int64)  # -1: no ground truth seen
+        self._kinds = np.full(int(self._offsets[-1]), -1, dtype=np.int64)
+        self.kind_names: tuple[str, ...] = ()
+
+    @classmethod
+    def over(cls, dataset) -> "FrameScores":
+        """An accumulator for every video of a `ClipDataset`: videos shorter than one clip get no
+        score (length 0 keeps the video indices aligned)."""
+        scores = cls([v.name for v in dataset.videos],
+                     [len(v) if len(v) >= dataset.clip_len else 0 for v in dataset.videos])
+        scores.kind_names = tuple(dataset.kind_names)
+        return scores
 
     def reset(self) -> None:
         """Forget all scores (e.g. between validation epochs)."""
@@ -57,20 +92,40 @@ class FrameScores:
 
         1-D ``frames``/``scores`` of shape (B,) are read as one scored frame per clip.
         """
+        v, f, s = self._checked(video, frames, scores, "scores")
+        if v.size == 0:
+            return
+        flat = (self._offsets[v][:, None] + f).reshape(-1)
+        np.add.at(self._sum, flat, s.reshape(-1))
+        np.add.at(self._count, flat, 1)
+
+    def add_truth(self, video: torch.Tensor, frames: torch.Tensor, labels: torch.Tensor,
+                  kinds: torch.Tensor | None = None) -> None:
+        """Record the ground truth (B, T) that came with the clips of frames (B, T)."""
+        v, f, y = self._checked(video, frames, labels, "labels")
+        if v.size == 0:
+            return
+        flat = (self._offsets[v][:, None] + f).reshape(-1)
+        self._labels[flat] = y.reshape(-1).astype(np.int64)
+        if kinds is not None:
+            self._kinds[flat] = self._checked(video, frames, kinds, "kinds")[2].reshape(-1).astype(np.int64)
+
+    def _checked(self, video, frames, values, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Video indices (B,), frame indices and values (B, T') as numpy, checked against the videos."""
         v = torch.as_tensor(video).detach().to("cpu", torch.int64).numpy().reshape(-1)
         f = torch.as_tensor(frames).detach().to("cpu", torch.int64).numpy()
-        s = torch.as_tensor(scores).detach().to("cpu", torch.float64).numpy()
+        s = torch.as_tensor(values).detach().to("cpu", torch.float64).numpy()
         if f.ndim == 1:
             f = f[:, None]
         if s.ndim == 1:
             s = s[:, None]
         if f.ndim != 2 or f.shape != s.shape or f.shape[0] != v.shape[0]:
             raise DataError(
-                f"FrameScores.update got video {tuple(v.shape)}, frames {tuple(f.shape)}, scores {tuple(s.shape)}; "
-                "expected video (B,), frames (B, T') and scores (B, T') of the same shape"
+                f"FrameScores got video {tuple(v.shape)}, frames {tuple(f.shape)}, {what} {tuple(s.shape)}; "
+                f"expected video (B,), frames (B, T') and {what} (B, T') of the same shape"
             )
         if v.size == 0:
-            return
+            return v, f, s
         if v.min() < 0 or v.max() >= len(self.video_names):
             bad = int(v[(v < 0) | (v >= len(self.video_names))][0])
             raise DataError(f"video index {bad} is out of range; expected 0..{len(self.video_names) - 1}")
@@ -83,9 +138,7 @@ class FrameScores:
                 f"video {name!r}: frame index {int(f[row, col])} is out of range; "
                 f"expected 0..{int(lengths[row, 0]) - 1} (0-based, video has {int(lengths[row, 0])} frames)"
             )
-        flat = (self._offsets[v][:, None] + f).reshape(-1)
-        np.add.at(self._sum, flat, s.reshape(-1))
-        np.add.at(self._count, flat, 1)
+        return v, f, s
 
     def add_clips(self, video: torch.Tensor, frames: torch.Tensor, scores: torch.Tensor, last_only: bool) -> None:
         """Add the scores (B, T') of whole clips: ``frames`` (B, T) are the clips' frame indices and
@@ -102,6 +155,12 @@ class FrameScores:
         if first.any():
             warmup = frames[first, :-1]
             self.update(video[first], warmup, scores[first].expand_as(warmup))
+
+    def add(self, clips: ClipScores, last_only: bool) -> None:
+        """A scored batch (`ClipScores`): its scores (see `add_clips`) and the truth it carries."""
+        self.add_clips(clips.video, clips.frames, clips.scores, last_only)
+        if clips.labels is not None:
+            self.add_truth(clips.video, clips.frames, clips.labels, clips.kinds)
 
     def scored(self) -> np.ndarray:
         """The mean score of every frame that got one, all videos in order (e.g. the held-out part
@@ -130,3 +189,22 @@ class FrameScores:
         return {
             name: mean[self._offsets[i] : self._offsets[i + 1]].copy() for i, name in enumerate(self.video_names)
         }
+
+    def truth(self) -> tuple[dict[str, np.ndarray], dict[str, list[str]]] | None:
+        """(labels, kinds) per scored video, as they came with the clips; None unless every scored
+        frame came with ground truth (a test set only part-labelled is scored, not judged)."""
+        seen = self._labels >= 0
+        labels, kinds = {}, {}
+        for i, name in enumerate(self.video_names):
+            part = slice(self._offsets[i], self._offsets[i + 1])
+            if not self.lengths[i]:
+                continue
+            if not seen[part].all():
+                return None
+            labels[name] = self._labels[part].copy()
+            codes = self._kinds[part]
+            if (codes >= 0).all() and self.kind_names:
+                kinds[name] = [self.kind_names[c] for c in codes.tolist()]
+            else:
+                kinds[name] = [NORMAL if y == 0 else "anomaly" for y in labels[name].tolist()]
+        return (labels, kinds) if labels else None

@@ -106,7 +106,7 @@ def trivial_baselines(
 
 
 def run_baselines(datamodule, result, options: ScoreOptions | None = None) -> dict | None:
-    """The trivial baselines of a finished test (``model.test_result``), or None without ground truth.
+    """The trivial baselines of a finished test (its `TestResult`), or None without ground truth.
 
     The background comes from the datamodule's train split, opened from the frame cache if this run
     did not train (vadlit-eval)."""

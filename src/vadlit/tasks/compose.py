@@ -23,6 +23,7 @@ class Parts:
     callbacks: list[Any]
     loggers: list[Any]
     trainer: L.Trainer
+    options: ScoreOptions  # how test frame scores are post-processed (``eval.*``)
 
 
 def instantiate_group(group: DictConfig | None) -> list[Any]:
@@ -53,9 +54,9 @@ def compose(cfg: DictConfig) -> Parts:
         model: VideoAnomalyModule = instantiate(cfg.model, _convert_="object")
     else:
         model = model_from_checkpoint(cfg.get("ckpt_path"), datamodule)
-    model.score_options = ScoreOptions(**OmegaConf.to_container(cfg.eval, resolve=True))
+    options = ScoreOptions(**OmegaConf.to_container(cfg.eval, resolve=True))
     datamodule.score_for(model.last_only)
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    return Parts(datamodule, model, callbacks, loggers, trainer)
+    return Parts(datamodule, model, callbacks, loggers, trainer, options)

@@ -12,15 +12,16 @@ from omegaconf import DictConfig
 from vadlit.evaluation.frame_scores import scoring_rule
 from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.outputs import write_json, write_scores_csv
-from vadlit.evaluation.postprocess import options_record
+from vadlit.evaluation.postprocess import ScoreOptions, options_record
+from vadlit.evaluation.test_result import TestResult
 from vadlit.evaluation.trivial import run_baselines
 from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
 log = logging.getLogger(__name__)
 
 
-def write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, datamodule, checkpoint: dict) -> dict:
-    result = model.test_result
+def write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, datamodule, result: TestResult,
+                  options: ScoreOptions, checkpoint: dict) -> dict:
     write_scores_csv(out_dir / "scores.csv", result.scores, result.labels, result.kinds)
     hp = model.hparams
     metrics: dict[str, Any] = dict(result.metrics or {"note": "the test videos have no ground truth: scores only"})
@@ -39,13 +40,13 @@ def write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, dat
         score=model.reference.record() if model.reference.is_fitted else None,
         training=model.health.record() if cfg.get("train", True) else None,
         options={
-            **options_record(model.score_options),
+            **options_record(options),
             "scored_frames": scoring_rule(model.last_only),
         },
         seed=int(cfg.seed),
     )
     if result.labels:  # the same test frames, scored by what needs no model
-        metrics["trivial_baselines"] = run_baselines(datamodule, result, model.score_options)
+        metrics["trivial_baselines"] = run_baselines(datamodule, result, options)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 

@@ -57,16 +57,15 @@ def threshold_of(cfg: DictConfig, model: VideoAnomalyModule) -> tuple[float | No
 def score_frames(model: VideoAnomalyModule, frames: np.ndarray, name: str, stride: int, cfg: DictConfig) -> np.ndarray:
     """One score per frame (mean over the clips containing it), scored by Lightning's predict loop."""
     clip_len = int(model.hparams.clip_len)
-    dataset = ClipDataset([CachedVideo(name, frames)], [Segment(0, 0, len(frames))], clip_len, stride)
+    dataset = ClipDataset([CachedVideo(frames, name=name)], [Segment(0, 0, len(frames))], clip_len, stride)
     loader = DataLoader(dataset, batch_size=int(cfg.batch_size), num_workers=int(cfg.num_workers),
                         pin_memory=torch.cuda.is_available() and str(cfg.accelerator) != "cpu")
     trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, precision=cfg.precision, logger=False,
                         callbacks=[RichProgressBar()], enable_checkpointing=False, enable_model_summary=False,
                         default_root_dir=cfg.paths.output_dir)
-    batches = trainer.predict(model, loader)
-    frame_scores = FrameScores([name], [len(frames)])
-    for video, clip_frames, scores in batches:
-        frame_scores.add_clips(video, clip_frames, scores, model.last_only)
+    frame_scores = FrameScores.over(dataset)
+    for clips in trainer.predict(model, loader):
+        frame_scores.add(clips, model.last_only)
     return frame_scores.compute()[name]
 
 

@@ -17,6 +17,7 @@ from vadlit.models.ocr_gan_video.checkpoint import read_checkpoint
 from vadlit.tasks.checkpoints import (checkpoint_callback, checkpoint_record, last_checkpoint, resume_checkpoint,
                                       selected_checkpoint, store_tested_reference)
 from vadlit.tasks.compose import compose
+from vadlit.tasks.evaluate import evaluate
 from vadlit.tasks.ddp import ddp_children_from, trainer_after_fit
 from vadlit.tasks.lightning_logs import quiet_lightning
 from vadlit.tasks.results import hparams_row, log_hparams, print_summary, write_results
@@ -66,10 +67,11 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     if cfg.get("test", True):
         # evaluation: the model is already loaded (safely, from ckpt_path); training: Lightning restores
         # the selected checkpoint, also without running pickled code
-        trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path if train else None, weights_only=True)
+        result = evaluate(trainer, model, datamodule, parts.options, ckpt_path if train else None)
         if train and is_rank_zero():
             store_tested_reference(ckpt_path, last_checkpoint(out_dir), model)
-        metrics = write_results(out_dir, cfg, model, datamodule, checkpoint_record(callback, ckpt_path, cfg))
+        metrics = write_results(out_dir, cfg, model, datamodule, result, parts.options,
+                                checkpoint_record(callback, ckpt_path, cfg))
         log_hparams(trainer, hparams_row(cfg, model), metrics)
         print_summary(metrics, out_dir)
 

@@ -21,7 +21,7 @@ from vadlit.evaluation.trivial import (background, foreground_scores, frame_diff
 def _video(name: str, values, size=(2, 3), channels=1) -> CachedVideo:
     """Frames that are constant images of the given values, (N, H, W, C) uint8 like the cache's."""
     frames = np.stack([np.full((*size, channels), v, dtype=np.uint8) for v in values])
-    return CachedVideo(name, frames)
+    return CachedVideo(frames, name=name)
 
 
 # ---------------------------------------------------------------------------------- definitions
@@ -30,7 +30,7 @@ def test_background_is_the_per_pixel_median_of_training_frames():
     frames = np.zeros((3, 2, 2, 1), dtype=np.uint8)
     frames[:, 0, 0, 0] = [1, 8, 3]
     frames[:, 1, 1, 0] = [200, 0, 100]
-    bg, n = background([CachedVideo("t", frames)])
+    bg, n = background([CachedVideo(frames, name="t")])
     assert n == 3 and bg.dtype == np.float32 and bg.shape == (2, 2, 1)
     assert bg[0, 0, 0] == 3 and bg[1, 1, 0] == 100 and bg[0, 1, 0] == 0
 
@@ -73,7 +73,7 @@ def test_chunked_scores_equal_unchunked(monkeypatch):
     monkeypatch.setattr(trivial, "CHUNK_BYTES", 4 * 5 * 4 * 3 * 3)  # 3 frames per chunk, 2 rows per block
     np.testing.assert_allclose(foreground_scores(frames, bg), whole[0], rtol=1e-6)
     np.testing.assert_allclose(frame_difference_scores(frames), whole[1], rtol=1e-6)
-    train = [CachedVideo("t", rng.integers(0, 256, size=(7, 5, 4, 3), dtype=np.uint8))]
+    train = [CachedVideo(rng.integers(0, 256, size=(7, 5, 4, 3), dtype=np.uint8), name="t")]
     np.testing.assert_array_equal(background(train)[0], np.median(train[0].frames, axis=0))
 
 

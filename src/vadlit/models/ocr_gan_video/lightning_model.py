@@ -2,14 +2,13 @@
 
 The network itself (`OCRGANVideo`) is plain torch; this module owns what Lightning is for: the two
 optimizers under manual optimisation (so G and D steps stay correct under mixed precision), the
-label-free validation loss that picks checkpoints, and turning clip scores into one score per test
-frame and metrics.
+label-free validation loss that picks checkpoints, and scoring clips (its predict step) for the test
+and for new footage; `evaluation.test_result` turns those scores into frame scores and metrics.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import lightning.pytorch as L
@@ -18,9 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from vadlit.errors import ConfigError
-from vadlit.evaluation.frame_scores import FrameScores
-from vadlit.evaluation.metrics import compute_metrics, headline
-from vadlit.evaluation.postprocess import ScoreOptions, apply_options
+from vadlit.evaluation.frame_scores import ClipScores, FrameScores
 from vadlit.models.ocr_gan_video import checkpoint as ckpt
 from vadlit.models.ocr_gan_video.health import TrainingHealth
 from vadlit.models.ocr_gan_video.hparams import HParams
@@ -29,17 +26,6 @@ from vadlit.models.ocr_gan_video.playback import playback_clips, span
 from vadlit.models.ocr_gan_video.reference import NormalReference, positions
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TestResult:
-    """Frame scores of the test videos (after the chosen options) with their ground truth."""
-
-    scores: dict[str, np.ndarray]
-    labels: dict[str, np.ndarray] | None
-    kinds: dict[str, list[str]] | None
-    metrics: dict[str, Any] | None
-    skipped_videos: list[str]
 
 
 PLAYBACK_REPLAYS = 2  # random replays of each training window for the playback head's fit
@@ -68,9 +54,6 @@ class VideoAnomalyModule(L.LightningModule):
                                          terms=hp.score_terms)
         self.automatic_optimization = False
         self.health = TrainingHealth(hp.on_nonfinite, hp.max_skipped_steps, hp.on_d_collapse, hp.d_collapse_loss)
-        self.score_options = ScoreOptions()
-        self.test_result: TestResult | None = None
-        self._frame_scores: FrameScores | None = None
         # per-frame scores of the held-out normal videos at the last validation (saved with checkpoints)
         self.val_scores: np.ndarray | None = None
         self.preprocessing: dict[str, Any] | None = None  # set when loaded from a checkpoint
@@ -287,18 +270,9 @@ class VideoAnomalyModule(L.LightningModule):
             )
         self.fit_reference(dm)
 
-    # -- test: one score per frame ---------------------------------------------------------------
-    def on_test_start(self) -> None:
-        self._ensure_reference()
-
+    # -- test and new footage: one score per judged frame ---------------------------------------
     def on_predict_start(self) -> None:
         self._ensure_reference()
-
-    def on_test_epoch_start(self) -> None:
-        videos = self.trainer.datamodule.test_split.videos
-        clip_len = self.hparams.clip_len
-        # Videos too short for one clip get no score; length 0 keeps the indices aligned.
-        self._frame_scores = FrameScores([v.name for v in videos], [len(v) if len(v) >= clip_len else 0 for v in videos])
 
     @property
     def last_only(self) -> bool:
@@ -312,31 +286,11 @@ class VideoAnomalyModule(L.LightningModule):
         scores = self.reference.standardise(self.reference.terms(ev))
         return scores, {"x": self.net.targets(x), "x_hat": out.x_hat}
 
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
-        scores, shown = self.frame_scores(batch)
-        self._frame_scores.add_clips(batch["video"], batch["frames"], scores, self.last_only)
-        return shown
-
-    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> tuple[torch.Tensor, ...]:
-        """Scores of new footage (``vadlit-score``): ``FrameScores.add_clips``'s video, frames and
-        scores, on the CPU."""
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> ClipScores:
+        """The scores of a batch of test clips or new footage (``vadlit-score``), on the CPU, with the
+        ground truth the clips carry; `evaluation.test_result` turns them into frame scores."""
         scores, _ = self.frame_scores(batch)
-        return tuple(t.detach().cpu() for t in (batch["video"], batch["frames"], scores))
-
-    def on_test_epoch_end(self) -> None:
-        dm = self.trainer.datamodule
-        raw = self._frame_scores.compute()
-        skipped = [name for name, s in raw.items() if len(s) == 0]
-        raw = {name: s for name, s in raw.items() if len(s)}
-        scores = apply_options(raw, self.score_options)
-        videos = {v.name: v for v in dm.test_split.videos}
-        labels = kinds = metrics = None
-        if all(videos[n].labels is not None for n in scores):
-            labels = {n: videos[n].labels for n in scores}
-            kinds = {n: list(videos[n].kinds) for n in scores}
-            metrics = compute_metrics(scores, labels, kinds)
-            self.log_dict(headline(metrics, prefix="test/"))
-        self.test_result = TestResult(scores, labels, kinds, metrics, skipped)
+        return ClipScores.of(batch, scores)
 
     def parameter_counts(self) -> dict[str, int]:
         return self.net.parameter_counts()
