@@ -108,6 +108,41 @@ def test_a_killed_training_resumes_with_ckpt_path_last_to_the_same_step_count(tm
     assert info["global_step"] == whole["global_step"] and info["epochs"] == whole["epochs"] == 3
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _refused(proc, *expected: str) -> None:
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("vadlit: error: ")]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    for text in expected:
+        assert text in lines[0], (text, lines[0])
+
+
+def test_ckpt_path_last_never_continues_or_rewrites_another_models_run(tmp_path):
+    overrides = TINY + ["trainer.max_epochs=3", "logger=none", f"paths.log_dir={tmp_path / 'outputs'}"]
+    killed = cli("vadlit-train", overrides + ["model=ta8", "+callbacks.kill._target_=tests.helpers.callbacks.KillAt",
+                                              "+callbacks.kill.epoch=1"], tmp_path)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    (run_dir,) = (tmp_path / "outputs" / "train" / "runs").iterdir()
+    before = _files(run_dir)
+    _refused(cli("vadlit-train", overrides + ["model=ta1", "ckpt_path=last"], tmp_path), "model=ta1 (was ta8)")
+    assert _files(run_dir) == before, "the ta8 run's record is untouched"
+    assert [p.name for p in (tmp_path / "outputs" / "train" / "runs").iterdir()] == [run_dir.name]
+
+
+def test_a_run_killed_before_its_first_checkpoint_is_refused_not_reported_as_an_older_finished_one(tmp_path):
+    overrides = TINY + ["trainer.max_epochs=1", "logger=none", f"paths.log_dir={tmp_path / 'outputs'}"]
+    assert cli("vadlit-train", overrides, tmp_path).returncode == 0
+    killed = cli("vadlit-train", overrides + ["+callbacks.kill._target_=tests.helpers.callbacks.KillAt",
+                                              "+callbacks.kill.epoch=0"], tmp_path)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    proc = cli("vadlit-train", overrides + ["ckpt_path=last"], tmp_path)
+    _refused(proc, "ended before its first checkpoint")
+    assert "already finished" not in proc.stderr + proc.stdout
+
+
 def test_ckpt_path_last_without_any_checkpoint_says_so(tmp_path):
     proc = cli("vadlit-train", TINY + ["ckpt_path=last", f"paths.log_dir={tmp_path / 'outputs'}"], tmp_path)
     assert proc.returncode == 2 and "ckpt_path=last: no run under" in proc.stderr and "Traceback" not in proc.stderr

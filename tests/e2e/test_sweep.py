@@ -93,3 +93,15 @@ def test_ddp_on_cpu_trains_on_two_processes_and_tests_once(tmp_path):
     info = json.loads((run_dir / "run_info.json").read_text())
     assert info["status"] == "finished" and info["num_devices"] == 2 and info["strategy"] == "DDPStrategy"
     assert json.loads((run_dir / "metrics.json").read_text())["n_frames"] == 96
+
+
+def test_resume_of_a_sweep_with_another_grid_is_refused_and_the_old_sweep_untouched(tmp_path):
+    args = ["-m", *TINY, "trainer.max_epochs=1", "logger=none", "model=baseline", f"paths.log_dir={tmp_path / 'out'}"]
+    assert _run("vadlit-train", args + ["seed=1"], tmp_path).returncode == 0
+    (sweep,) = (tmp_path / "out" / "train" / "multiruns").iterdir()
+    before = (sweep / "multirun.yaml").read_bytes()
+    proc = _run("vadlit-train", args + ["seed=2", "resume=true"], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "resume=true: no sweep" in proc.stderr and "seed=2 (was 1)" in proc.stderr
+    assert (sweep / "multirun.yaml").read_bytes() == before
+    assert [p.name for p in (tmp_path / "out" / "train" / "multiruns").iterdir()] == [sweep.name]

@@ -31,8 +31,12 @@ def _user_error(exc: BaseException) -> BaseException | None:
     """The VadlitError or OmegaConf error behind `exc` (Hydra wraps errors of instantiated targets),
     a full disk, or else a Hydra error about the config itself (e.g. a `_target_` that does not exist)."""
     chain = _chain(exc)
+    # vadlit's own message first: OmegaConf wraps an error raised inside a resolver (e.g. a refused resume)
+    ours = next((c for c in chain if isinstance(c, VadlitError)), None)
+    if ours is not None:
+        return ours
     for cause in chain:
-        if isinstance(cause, (VadlitError, OmegaConfBaseException)):
+        if isinstance(cause, OmegaConfBaseException):
             return cause
         if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
             where = f" writing '{cause.filename}'" if cause.filename else ""
@@ -92,7 +96,7 @@ def composition_errors_as_messages(hydra_main):
         except (HydraException, OmegaConfBaseException) as exc:
             if os.environ.get("VADLIT_TRACEBACK"):
                 raise
-            print(f"vadlit: error: {_one_line(exc)}", file=sys.stderr)
+            print(f"vadlit: error: {_one_line(_user_error(exc) or exc)}", file=sys.stderr)
             sys.exit(2)
         finally:
             _failed["outer"] = False

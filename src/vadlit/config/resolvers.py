@@ -13,6 +13,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from vadlit.config.resume import run_to_continue, sweep_to_continue
+
 SWEEP_ENV = "VADLIT_SWEEP_DIR"
 ROOT_ENV = "VADLIT_ROOT"
 
@@ -50,9 +52,9 @@ def has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def sweep_dir(base: str, resume=False) -> str:
+def sweep_dir(base: str, resume=False, overrides=None, params=None, choices=None) -> str:
     """A new sweep folder under `base` (time + random suffix: two sweeps started in the same second
-    never share one), or with `resume` the newest existing one.
+    never share one), or with `resume` the newest one of the same grid (`resume.sweep_to_continue`).
 
     The choice is kept in VADLIT_SWEEP_DIR so that every job process of the sweep (Ray workers,
     DDP children) resolves the same folder.
@@ -62,23 +64,19 @@ def sweep_dir(base: str, resume=False) -> str:
     base_path = Path(base)
     chosen = None
     if str(resume).lower() in ("true", "1", "yes"):
-        existing = sorted(p for p in base_path.glob("*") if p.is_dir()) if base_path.is_dir() else []
-        if existing:
-            chosen = existing[-1]
+        chosen = sweep_to_continue(base_path, overrides or [], params, choices)
     if chosen is None:
         chosen = base_path / f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{secrets.token_hex(2)}"
     os.environ[SWEEP_ENV] = str(chosen)
     return str(chosen)
 
 
-def run_dir(base: str, ckpt_path=None) -> str:
-    """A new run folder under `base`; with ``ckpt_path=last`` the newest run that has a
-    ``checkpoints/last.ckpt``, so a killed run continues in its own folder."""
+def run_dir(base: str, ckpt_path=None, overrides=None, choices=None) -> str:
+    """A new run folder under `base`; with ``ckpt_path=last`` the newest run of the same command
+    (`resume.run_to_continue`), so a killed run continues in its own folder and no other."""
     base_path = Path(base)
-    if str(ckpt_path) == "last" and base_path.is_dir():
-        runs = sorted(p for p in base_path.iterdir() if (p / "checkpoints" / "last.ckpt").is_file())
-        if runs:
-            return str(runs[-1])
+    if str(ckpt_path) == "last":
+        return str(run_to_continue(base_path, overrides or [], choices))
     return str(base_path / f"{datetime.now():%Y-%m-%d_%H-%M-%S}")
 
 

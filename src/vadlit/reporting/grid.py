@@ -1,7 +1,7 @@
 """Hydra's side of a sweep: a job's overrides as Hydra prints them, and the grid a multirun.yaml launched.
 
 The job folders found on disk and the jobs of the grid are matched by their overrides, so both go through
-`parse_overrides` here. This is the only module that speaks Hydra's override grammar.
+`config.overrides.parse_overrides` (which says which overrides identify a job).
 """
 
 from __future__ import annotations
@@ -10,47 +10,8 @@ import itertools
 from pathlib import Path
 from typing import Iterable
 
+from vadlit.config.overrides import BOOKKEEPING_KEYS, overrides_parser, parse_overrides  # noqa: F401 (re-exported)
 from vadlit.reporting.text import one_line
-
-# Overrides that say where or how a job ran, not what it computed: they neither identify a job of the
-# grid (a sweep re-run with `resume=true` or on another machine finds its jobs) nor make a factor.
-# They stay in the listed overrides. (As conf/hydra/default.yaml's override_dirname.exclude_keys.)
-BOOKKEEPING_KEYS = ("resume", "trainer", "hydra/launcher", "data.root")
-BOOKKEEPING_PREFIXES = ("hydra.", "hydra/", "paths.")
-
-
-def overrides_parser():
-    """Hydra's override parser (without a config tree: `glob()` cannot be expanded)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    return OverridesParser.create()
-
-
-def _norm_key(key: str) -> str:
-    return key.lstrip("+")
-
-
-def _parse_one(parser, text: str) -> tuple[str, str]:
-    try:
-        override = parser.parse_overrides([text])[0]
-        key = _norm_key(override.get_key_element())
-        if override.is_sweep_override():
-            return key, text.split("=", 1)[1] if "=" in text else ""
-        return key, override.get_value_element_as_str()
-    except Exception:  # noqa: BLE001 - an odd override is kept as written, never fatal
-        key, _, value = text.partition("=")
-        return _norm_key(key.strip()), value.strip()
-
-
-def parse_overrides(parser, items: Iterable[str]) -> dict[str, str]:
-    """Normalised key (no leading `+`) -> value as Hydra prints it, bookkeeping overrides left out."""
-    out: dict[str, str] = {}
-    for text in items:
-        key, value = _parse_one(parser, str(text))
-        if key not in BOOKKEEPING_KEYS and not key.startswith(BOOKKEEPING_PREFIXES):
-            out[key] = value
-    return out
-
 
 def expand_grid(multirun_yaml: Path) -> tuple[list[list[str]] | None, str]:
     """The jobs (lists of overrides) Hydra's BasicSweeper launched for this `multirun.yaml`, or None and

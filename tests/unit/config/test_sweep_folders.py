@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from vadlit.config.resolvers import SWEEP_ENV, sweep_dir
 
 
@@ -13,10 +15,12 @@ def test_two_sweeps_started_in_the_same_second_get_their_own_folders(tmp_path, m
     monkeypatch.delenv(SWEEP_ENV)
     second = sweep_dir(str(tmp_path))
     assert first != second and Path(first).parent == Path(second).parent == tmp_path
-    Path(first).mkdir()
-    Path(second).mkdir()
+    for folder in (first, second):  # two sweeps of the same grid
+        Path(folder).mkdir()
+        OmegaConf.save({"hydra": {"overrides": {"task": ["model=baseline,ta1"]}}}, Path(folder) / "multirun.yaml")
     monkeypatch.delenv(SWEEP_ENV)
-    assert sweep_dir(str(tmp_path), resume=True) == max(first, second), "resume picks the newest sweep"
+    assert sweep_dir(str(tmp_path), True, ["model=baseline,ta1", "resume=true"]) == max(first, second), \
+        "resume picks the newest sweep of the grid"
 
 
 def test_every_launcher_config_composes():
