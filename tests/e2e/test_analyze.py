@@ -54,3 +54,14 @@ def test_analyze_writes_statistics_and_figures_for_every_layer_head_and_group(tm
     assert len(table) == len(rows) and table[0]["layer"] == rows[0]["layer"]
     for figure in record["figures"].values():
         assert (out / figure).stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("max_batches, expected", [(0, "max_batches=0: expected a positive number"),
+                                                   (1, "hold no anomalous clip")])
+def test_an_analysis_of_too_few_clips_writes_no_statistics(tmp_path, smoke_run, max_batches, expected):
+    out = tmp_path / "analysis"
+    proc = cli("vadlit-analyze", TINY_DATA + [f"ckpt_path={smoke_run / 'checkpoints' / 'last.ckpt'}",
+                                            f"hydra.run.dir={out}", f"paths.cache_dir={smoke_run.parent.parent / 'cache'}",
+                                            f"max_batches={max_batches}", "data.eval_batch_size=2"], tmp_path)
+    assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert not (out / "attention_stats.json").exists() and not (out / "attention_stats.csv").exists()

@@ -143,33 +143,90 @@ def test_a_run_killed_before_its_first_checkpoint_is_refused_not_reported_as_an_
     assert "already finished" not in proc.stderr + proc.stdout
 
 
+@pytest.mark.parametrize("signal, why", [("SIGTERM", "stopped by SIGTERM"), ("SIGINT", "Ctrl-C")])
+def test_a_stopped_run_says_interrupted_and_continues_with_ckpt_path_last(tmp_path, signal, why):
+    overrides = TINY + ["trainer.max_epochs=2", "logger=none", f"paths.log_dir={tmp_path / 'outputs'}"]
+    stopped = cli("vadlit-train", overrides + ["+callbacks.kill._target_=tests.helpers.callbacks.KillAt",
+                                               "+callbacks.kill.epoch=1", f"+callbacks.kill.signal={signal}"], tmp_path)
+    assert stopped.returncode != 0 and "Traceback" not in stopped.stderr, stopped.stderr[-3000:]
+    (run_dir,) = (tmp_path / "outputs" / "train" / "runs").iterdir()
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert info["status"] == "interrupted" and why in info["error"] and info["end"], info
+    resumed = cli("vadlit-train", overrides + ["ckpt_path=last"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads((run_dir / "run_info.json").read_text())["status"] == "finished"
+
+
 def test_ckpt_path_last_without_any_checkpoint_says_so(tmp_path):
     proc = cli("vadlit-train", TINY + ["ckpt_path=last", f"paths.log_dir={tmp_path / 'outputs'}"], tmp_path)
     assert proc.returncode == 2 and "ckpt_path=last: no run under" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_a_checkpoint_write_that_fails_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
-    """Lightning writes checkpoints through an fsspec transaction (temporary file, then rename)."""
-    import fsspec.implementations.local as local
+    """A write that fails half-way (the disk fills) keeps the old checkpoint and leaves no temporary file."""
+    import lightning.pytorch as L
 
+    from vadlit import files
+    from vadlit.checkpoint_io import AtomicCheckpointIO
+    from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
     from vadlit.tasks.train import run
 
     cfg = compose_run(tmp_path, TINY + ["logger=none"])
     run(cfg)
     last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
     before = last.read_bytes()
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, plugins=[AtomicCheckpointIO()])
+    trainer.strategy.connect(VideoAnomalyModule.from_checkpoint(last))
 
-    def full_disk(self, data):
+    def full(fd):  # the bytes reached the temporary file; flushing them to disk fails
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(local.LocalFileOpener, "write", full_disk)
-    import lightning.pytorch as L
-
-    trainer = L.Trainer(logger=False, enable_checkpointing=False)
-    from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
-
-    trainer.strategy.connect(VideoAnomalyModule.from_checkpoint(last))
+    monkeypatch.setattr(files.os, "fsync", full)
     with pytest.raises(OSError):
         trainer.save_checkpoint(last)
+    monkeypatch.undo()
     assert last.read_bytes() == before
     assert sorted(p.name for p in last.parent.iterdir()) == ["epoch000.ckpt", "last.ckpt"], "no partial file left"
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real 8 MB tmpfs (so the run folder and $TMPDIR are different filesystems), when this test
+    may mount one (root on Linux); skipped otherwise."""
+    import os
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_disk_that_fills_up_mid_run_keeps_the_last_good_checkpoint_and_says_so(tmp_path, small_tmpfs):
+    """The run folder lives on a small real filesystem that fills up before the second epoch's
+    checkpoint: one clear line, exit 2, run_info.json says failed, and last.ckpt is the first epoch's, whole."""
+    from vadlit.models.ocr_gan_video.checkpoint import read_checkpoint
+
+    run_dir = small_tmpfs / "run"
+    proc = cli("vadlit-train", TINY + ["trainer.max_epochs=2", "logger=none", f"hydra.run.dir={run_dir}",
+                                       f"paths.cache_dir={tmp_path / 'cache'}",
+                                       "+callbacks.fill._target_=tests.helpers.callbacks.FillDiskAt",
+                                       "+callbacks.fill.epoch=1", f"+callbacks.fill.folder={small_tmpfs}"], tmp_path)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("vadlit: error: ")]
+    assert len(lines) == 1 and "no space left on the device" in lines[0], proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    last = run_dir / "checkpoints" / "last.ckpt"
+    assert read_checkpoint(last)["epoch"] == 0, "the first epoch's checkpoint, whole and loadable"
+    assert not [p.name for p in last.parent.iterdir() if p.name.startswith(".")], "no temporary file left"
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert info["status"] == "failed" and "No space left" in info["error"]
+    assert not (run_dir / "metrics.json").exists()

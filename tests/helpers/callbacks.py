@@ -33,14 +33,36 @@ class ScalerWatch(L.Callback):
 
 
 class KillAt(L.Callback):
-    """SIGKILL this process at batch `batch` of epoch `epoch`: a crash that leaves no chance to clean up."""
+    """Send this process `signal` (default SIGKILL: a crash that leaves no chance to clean up; SIGTERM
+    as a scheduler stops a job; SIGINT as Ctrl-C) at batch `batch` of epoch `epoch`."""
 
-    def __init__(self, epoch: int, batch: int = 0):
-        self.epoch, self.batch = epoch, batch
+    def __init__(self, epoch: int, batch: int = 0, signal: str = "SIGKILL"):
+        self.epoch, self.batch, self.signal = epoch, batch, signal
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if trainer.current_epoch == self.epoch and batch_idx == self.batch:
             import os
             import signal
 
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), getattr(signal, self.signal))
+
+
+class FillDiskAt(L.Callback):
+    """At the start of epoch `epoch`, fill the filesystem holding `folder` until only `leave` bytes are
+    free: room for the run's small records, not for another checkpoint (a disk filling up mid-run)."""
+
+    def __init__(self, epoch: int, folder: str, leave: int = 96 * 1024):
+        self.epoch, self.folder, self.leave = epoch, Path(folder), leave
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        import os
+
+        if trainer.current_epoch != self.epoch:
+            return
+        stat = os.statvfs(self.folder)
+        room = stat.f_bavail * stat.f_frsize - self.leave
+        with open(self.folder / "filler", "wb") as f:
+            while room > 0:
+                chunk = min(room, 1 << 16)
+                f.write(b"\0" * chunk)
+                room -= chunk

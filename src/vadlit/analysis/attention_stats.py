@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vadlit.evaluation.outputs import write_text_atomic
+from vadlit.files import FileSet, save_figure, save_text
 
 STATISTICS = ("self", "local", "long_range", "entropy", "consistency")
 ALL_HEADS = "all"
@@ -202,7 +202,7 @@ def summarize(values: dict[str, np.ndarray], groups: dict[str, np.ndarray], refe
     return rows
 
 
-def rows_to_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+def rows_to_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike, files: FileSet | None = None) -> Path:
     """Write rows (as `summarize` returns them) to CSV: columns in first-seen order, NaN / None as empty."""
     rows = list(rows)
     header: list[str] = []
@@ -220,18 +220,19 @@ def rows_to_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> P
     for r in rows:
         writer.writerow([cell(r.get(k)) for k in header])
     path = Path(path)
-    write_text_atomic(path, buf.getvalue())
+    save_text(path, buf.getvalue(), files)
     return path
 
 
 # ------------------------------------------------------------------------------------------- figure
 
-def plot_mean_maps(maps: dict[str, np.ndarray], path: str | os.PathLike, title: str) -> list:
+def plot_mean_maps(maps: dict[str, np.ndarray], path: str | os.PathLike, title: str,
+                   files: FileSet | None = None) -> list:
     """maps: group -> (heads, T, T) mean attention; one row per head, one column per group (e.g. normal |
     anomalous), all panels on one shared colour scale (vmin 0, vmax = max over all panels) with one colorbar,
     so colours compare across groups and heads. Writes a PNG and returns the panels' images (row-major)."""
     fig, images = maps_figure(maps, title)
-    fig.savefig(path)
+    save_figure(fig, path, files)
     return images
 
 

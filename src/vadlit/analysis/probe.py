@@ -20,6 +20,7 @@ from vadlit.analysis.attention_stats import STATISTICS, clip_statistics, mean_ma
 from vadlit.data.source import NORMAL
 from vadlit.errors import DataError
 from vadlit.evaluation.outputs import write_json
+from vadlit.files import all_or_none
 from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule, to_unit_range
 from vadlit.models.ocr_gan_video.torch_model import OCRGANVideo
 
@@ -80,37 +81,44 @@ def analyze_attention(model: VideoAnomalyModule, datamodule, out_dir: Path, n_bo
 
     kind_array = np.array(kinds)
     groups = {"normal": kind_array == NORMAL, "anomalous": kind_array != NORMAL}
+    empty = [g for g in ("normal", "anomalous") if not groups[g].any()]
+    if empty:  # nothing to compare: no statistics rather than statistics of nothing
+        limit = "" if max_batches is None else f" (the first max_batches={max_batches} test batches)"
+        raise DataError(f"the {len(kinds)} test clips analysed{limit} hold no {' and no '.join(empty)} clip; "
+                        "expected both normal and anomalous clips to compare (analyse more batches)")
     groups.update({f"anomalous:{k}": kind_array == k for k in sorted(set(kinds) - {NORMAL})})
     rows, figures = [], {}
-    for layer in maps:
-        values = {name: torch.cat(stats[f"{layer}/{name}"]).numpy() for name in STATISTICS}
-        rows += [{"layer": layer, **row} for row in summarize(values, groups, n_boot=n_boot, seed=seed)]
-        layer_maps = torch.cat(maps[layer]).numpy()
-        means = {g: layer_maps[groups[g]].mean(axis=0) for g in ("normal", "anomalous") if groups[g].any()}
-        figures[layer] = f"attention_maps_{layer}.png"
-        plot_mean_maps(means, out_dir / figures[layer],
-                       f"{model.hparams.get('variant') or f'heads={model.hparams.heads}'}: mean attention, {layer}")
+    with all_or_none() as files:  # the figures, the JSON and the CSV of one analysis: all or none
+        for layer in maps:
+            values = {name: torch.cat(stats[f"{layer}/{name}"]).numpy() for name in STATISTICS}
+            rows += [{"layer": layer, **row} for row in summarize(values, groups, n_boot=n_boot, seed=seed)]
+            layer_maps = torch.cat(maps[layer]).numpy()
+            means = {g: layer_maps[groups[g]].mean(axis=0) for g in ("normal", "anomalous") if groups[g].any()}
+            figures[layer] = f"attention_maps_{layer}.png"
+            plot_mean_maps(means, out_dir / figures[layer],
+                           f"{model.hparams.get('variant') or f'heads={model.hparams.heads}'}: mean attention, {layer}",
+                           files)
 
-    record = {
-        "model": {"variant": model.hparams.get("variant"), "heads": int(model.hparams.heads),
-                  "objective": str(model.hparams.objective), "clip_len": int(model.hparams.clip_len)},
-        "data": {"source": datamodule.source.name, "test_stride": datamodule.test_stride},
-        "clips": {g: int(m.sum()) for g, m in groups.items()},
-        "clip_label": "anomalous if any frame of the clip is anomalous; kind = most frequent kind among them",
-        "layers": {layer: DESCRIPTIONS[layer] for layer in maps},
-        "statistics": {
-            "self": "mean attention weight on the query frame itself (diagonal)",
-            "local": "mean weight on adjacent frames, |i-j| = 1",
-            "long_range": "mean weight on frames with |i-j| > 2 (uniform attention: 1/T for all three)",
-            "entropy": "mean entropy of an attention row, nats (0 = one frame, log T = uniform)",
-            "consistency": "mean cosine similarity of consecutive rows",
-        },
-        "interval": f"95% percentile bootstrap of the mean over clips ({n_boot} resamples, seed {seed})",
-        "figures": figures,
-        "rows": [{k: _json_value(v) for k, v in row.items()} for row in rows],
-    }
-    write_json(out_dir / "attention_stats.json", record)
-    rows_to_csv(rows, out_dir / "attention_stats.csv")
+        record = {
+            "model": {"variant": model.hparams.get("variant"), "heads": int(model.hparams.heads),
+                      "objective": str(model.hparams.objective), "clip_len": int(model.hparams.clip_len)},
+            "data": {"source": datamodule.source.name, "test_stride": datamodule.test_stride},
+            "clips": {g: int(m.sum()) for g, m in groups.items()},
+            "clip_label": "anomalous if any frame of the clip is anomalous; kind = most frequent kind among them",
+            "layers": {layer: DESCRIPTIONS[layer] for layer in maps},
+            "statistics": {
+                "self": "mean attention weight on the query frame itself (diagonal)",
+                "local": "mean weight on adjacent frames, |i-j| = 1",
+                "long_range": "mean weight on frames with |i-j| > 2 (uniform attention: 1/T for all three)",
+                "entropy": "mean entropy of an attention row, nats (0 = one frame, log T = uniform)",
+                "consistency": "mean cosine similarity of consecutive rows",
+            },
+            "interval": f"95% percentile bootstrap of the mean over clips ({n_boot} resamples, seed {seed})",
+            "figures": figures,
+            "rows": [{k: _json_value(v) for k, v in row.items()} for row in rows],
+        }
+        write_json(out_dir / "attention_stats.json", record, files=files)
+        rows_to_csv(rows, out_dir / "attention_stats.csv", files)
     return record
 
 

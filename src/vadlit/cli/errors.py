@@ -5,44 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import sys
+import traceback
 
-import errno
-
-from hydra.errors import HydraException, MissingConfigException
-from omegaconf.errors import OmegaConfBaseException
-
-from vadlit.errors import VadlitError
+from vadlit.errors import one_line, user_error
 
 log = logging.getLogger("vadlit")
-
-
-def _chain(exc: BaseException | None) -> list[BaseException]:
-    seen, chain = set(), []
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        chain.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    return chain
-
-
-def _user_error(exc: BaseException) -> BaseException | None:
-    """The VadlitError or OmegaConf error behind `exc` (Hydra wraps errors of instantiated targets),
-    a full disk, or else a Hydra error about the config itself (e.g. a `_target_` that does not exist)."""
-    chain = _chain(exc)
-    # vadlit's own message first: OmegaConf wraps an error raised inside a resolver (e.g. a refused resume)
-    ours = next((c for c in chain if isinstance(c, VadlitError)), None)
-    if ours is not None:
-        return ours
-    for cause in chain:
-        if isinstance(cause, OmegaConfBaseException):
-            return cause
-        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
-            where = f" writing '{cause.filename}'" if cause.filename else ""
-            return VadlitError(f"no space left on the device{where} ({cause.strerror}); free space, or point "
-                               "paths.log_dir (outputs) and paths.cache_dir (the frame cache) to a larger disk")
-    return next((c for c in chain if isinstance(c, HydraException)), None)
 
 
 def user_errors_as_messages(fn):
@@ -53,10 +21,10 @@ def user_errors_as_messages(fn):
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            cause = _user_error(exc)
+            cause = user_error(exc)
             if cause is None or os.environ.get("VADLIT_TRACEBACK"):
                 raise
-            text = _one_line(cause)
+            text = one_line(cause)
             log.error("%s", text)
             print(f"vadlit: error: {text}", file=sys.stderr)
             # Returned, not raised: Hydra would add its own report of a failed job. The exit status is
@@ -72,15 +40,15 @@ def user_errors_as_messages(fn):
 _failed = {"status": 0, "outer": False}
 
 
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, MissingConfigException) and exc.options:
-        return f"{str(exc).splitlines()[0]}; choose one of: {', '.join(exc.options)}"
-    missing = re.search(r"Missing mandatory value: ?(\S+)", str(exc))
-    if isinstance(exc, OmegaConfBaseException) and missing:  # a `???` the command line did not fill
-        key = missing.group(1)
-        return f"{key} is required and was not given: add {key}=<value> to the command line"
-    text = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
-    return text.replace(", set env var HYDRA_FULL_ERROR=1 to see chained exception.", ";")  # VADLIT_TRACEBACK=1 does
+def _hydra_usage(exc: BaseException) -> BaseException | None:
+    """A command line Hydra's own argument handling refuses (e.g. ``-m --cfg hydra``): Hydra raises a
+    bare ValueError for it, from its own code."""
+    if not isinstance(exc, ValueError) or exc.__traceback__ is None:
+        return None
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames and f"{os.sep}hydra{os.sep}" in frames[-1].filename:
+        return ValueError(f"{exc} (a Hydra command-line flag; see --help)")
+    return None
 
 
 def composition_errors_as_messages(hydra_main):
@@ -93,10 +61,11 @@ def composition_errors_as_messages(hydra_main):
         _failed.update(status=0, outer=True)
         try:
             result = hydra_main(*args, **kwargs)
-        except (HydraException, OmegaConfBaseException) as exc:
-            if os.environ.get("VADLIT_TRACEBACK"):
+        except Exception as exc:  # noqa: BLE001 - classified below; a bug is re-raised with its traceback
+            cause = user_error(exc) or _hydra_usage(exc)
+            if cause is None or os.environ.get("VADLIT_TRACEBACK"):
                 raise
-            print(f"vadlit: error: {_one_line(_user_error(exc) or exc)}", file=sys.stderr)
+            print(f"vadlit: error: {one_line(cause)}", file=sys.stderr)
             sys.exit(2)
         finally:
             _failed["outer"] = False

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -139,7 +140,8 @@ def _prepare(data: VideoData, name: str, size: tuple[int, int], channels: int) -
 def _build(source: Source, split: str, folder: Path, size: tuple[int, int], channels: int, workers: int) -> None:
     records = source.videos(split)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    _reclaim_stale_builds(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_build_prefix(folder)}{_HOST}.{os.getpid()}.", dir=folder.parent))
     try:
         index = []
         loaded = _in_order(lambda r: _load(r, size, channels), records, workers)
@@ -159,7 +161,12 @@ def _build(source: Source, split: str, folder: Path, size: tuple[int, int], chan
         if folder.exists():  # another run finished the same cache first: keep theirs
             shutil.rmtree(tmp)
             return
-        os.replace(tmp, folder)
+        try:
+            os.replace(tmp, folder)
+        except OSError as exc:  # it finished in the meantime: theirs is whole (renamed atomically), keep it
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not (folder / "meta.json").is_file():
+                raise
+            shutil.rmtree(tmp)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)  # never leave a half cache behind
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -169,6 +176,31 @@ def _build(source: Source, split: str, folder: Path, size: tuple[int, int], chan
                 "(or VADLIT_CACHE) to a larger disk"
             ) from exc
         raise
+
+
+_HOST = socket.gethostname().replace(".", "_")
+
+
+def _build_prefix(folder: Path) -> str:
+    return f".{folder.name}.build."
+
+
+def _reclaim_stale_builds(folder: Path) -> None:
+    """Remove the temporary folders of builds of this cache whose process is gone (killed before it
+    could clean up): ``.<cache>.build.<host>.<pid>.<random>``. Builds on other hosts are left alone."""
+    prefix = _build_prefix(folder)
+    for tmp in folder.parent.glob(f"{prefix}*"):
+        host, _, rest = tmp.name[len(prefix):].partition(".")
+        pid = rest.split(".", 1)[0]
+        if host != _HOST or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            log.info("removing %s, left by an interrupted cache build", tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            continue
 
 
 def _in_order(fn, items: list, workers: int):

@@ -46,11 +46,20 @@ class ClipDataModule(L.LightningDataModule):
         """`root` is not used here: it is the key the real sources' configs read as ${data.root}, and
         Hydra passes every key of `data` to this constructor."""
         super().__init__()
-        _check_positive(clip_len=clip_len, stride=stride, batch_size=batch_size, channels=channels)
+        _check_positive(clip_len=clip_len, stride=stride, batch_size=batch_size, channels=channels,
+                        **{k: v for k, v in {"eval_stride": eval_stride, "test_stride": test_stride,
+                                             "eval_batch_size": eval_batch_size,
+                                             "decode_workers": decode_workers}.items() if v is not None})
         if channels not in (1, 3):
             raise ConfigError(f"data.channels={channels}: expected 1 (grey) or 3 (RGB)")
-        if not 0.0 < val_fraction < 1.0:
-            raise ConfigError(f"data.val_fraction={val_fraction}: expected a fraction strictly between 0 and 1")
+        if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction={val_fraction!r}: expected a fraction strictly between 0 and 1")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ConfigError(f"data.num_workers={num_workers!r}: expected an integer >= 0 (0: load in the main process)")
+        for key, value in {"pin_memory": pin_memory, "rebuild_cache": rebuild_cache}.items():
+            if not isinstance(value, bool):
+                raise ConfigError(f"data.{key}={value!r}: expected true or false")
+        self._test_stride_key = "data.test_stride" if test_stride else "data.eval_stride" if eval_stride else "data.stride"
         self.source = source
         self.image_size = as_size(image_size)
         self.channels, self.clip_len, self.stride = channels, clip_len, stride
@@ -69,6 +78,10 @@ class ClipDataModule(L.LightningDataModule):
         """Test clips for a model that judges every frame of a clip, or only its last (``predict``:
         then every frame must end a clip, see `clips.scored_stride`)."""
         self.test_stride = scored_stride(self.test_stride, last_only)
+        if self.test_stride > self.clip_len:  # windows further apart than they are long skip frames
+            raise ConfigError(f"{self._test_stride_key}={self.test_stride} with data.clip_len={self.clip_len}: test "
+                              "clips that far apart leave the frames between them unscored; expected a stride <= "
+                              "data.clip_len")
 
     # -- splits -------------------------------------------------------------------------------
     def _cached(self, split: str) -> CachedSplit:
@@ -179,5 +192,5 @@ class ClipDataModule(L.LightningDataModule):
 
 def _check_positive(**values: int) -> None:
     for key, value in values.items():
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"data.{key}={value!r}: expected a positive integer")

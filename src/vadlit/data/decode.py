@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from vadlit.data.frames import convert_channels
 from vadlit.errors import DataError
 
 FrameTransform = Callable[[np.ndarray], np.ndarray]  # (n, H, W, C) uint8 -> (n, h, w, c) uint8
@@ -76,10 +77,13 @@ def read_frames(paths: list[Path], transform: FrameTransform | None = None) -> n
     for start in range(0, len(paths), CHUNK):
         frames = [read_image(p) for p in paths[start : start + CHUNK]]
         first = first or frames[0].shape
-        for path, frame in zip(paths[start:], frames):
-            if frame.shape != first:
-                raise DataError(f"frame '{path}' has size {frame.shape}, unlike the frames before it {first}; "
-                                "expected every frame of a video to have the same size")
+        for i, (path, frame) in enumerate(zip(paths[start:], frames)):
+            if frame.shape[:2] != first[:2]:
+                raise DataError(f"frame '{path}' is {frame.shape[1]}x{frame.shape[0]} pixels, unlike the "
+                                f"{first[1]}x{first[0]} of the frames before it; expected every frame of a video "
+                                "to have the same size")
+            if frame.shape != first:  # e.g. one greyscale image among colour ones: the same picture, stored otherwise
+                frames[i] = convert_channels(frame[None], first[2])[0]
         chunk = np.stack(frames)
         chunks.append(transform(chunk) if transform else chunk)
     return np.concatenate(chunks)

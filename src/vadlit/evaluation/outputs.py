@@ -11,33 +11,15 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from vadlit.errors import DataError
+from vadlit.files import FileSet, write_text_atomic
 
 CSV_HEADER = ["video", "frame", "score", "label", "kind"]
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write via a temporary file in the same folder, then os.replace (atomic on one filesystem)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results should be readable like any other file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def write_scores_csv(
@@ -45,8 +27,10 @@ def write_scores_csv(
     scores: Mapping[str, np.ndarray],
     labels: Mapping[str, np.ndarray] | None = None,
     kinds: Mapping[str, Sequence[str]] | None = None,
+    files: FileSet | None = None,
 ) -> None:
-    """One row per frame: ``video,frame,score,label,kind``; frame is 1-based, unknown label/kind left empty."""
+    """One row per frame: ``video,frame,score,label,kind``; frame is 1-based, unknown label/kind left
+    empty. Written atomically, or staged in ``files`` (`files.all_or_none`)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_HEADER)
@@ -62,7 +46,7 @@ def write_scores_csv(
         writer.writerows(
             (name, i + 1, repr(v), yv, kv) for i, (v, yv, kv) in enumerate(zip(s.tolist(), ys, ks))
         )
-    write_text_atomic(path, buf.getvalue())
+    (files.write_text if files is not None else write_text_atomic)(path, buf.getvalue())
 
 
 def read_scores_csv(
@@ -144,7 +128,7 @@ def _json_default(obj):
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
-def write_json(path: str | os.PathLike, obj) -> None:
-    """Indented, strict JSON (NaN/inf refused), written atomically."""
+def write_json(path: str | os.PathLike, obj, files: FileSet | None = None) -> None:
+    """Indented, strict JSON (NaN/inf refused), written atomically (or staged in ``files``)."""
     text = json.dumps(obj, indent=2, allow_nan=False, default=_json_default) + "\n"
-    write_text_atomic(path, text)
+    (files.write_text if files is not None else write_text_atomic)(path, text)

@@ -7,18 +7,20 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 
 from vadlit.errors import VadlitError
+from vadlit.files import FileSet, all_or_none, save_figure, save_text
 from vadlit.reporting.markdown import render_markdown
 from vadlit.reporting.summary import METRICS, Summary, VariantSummary, summarize
 from vadlit.reporting.sweep import Sweep
 
 
-def write_csv(summary: Summary, path: Path) -> Path:
+def write_csv(summary: Summary, path: Path, files: FileSet | None = None) -> Path:
     """One row per variant: factor values, heads, n, and mean / std of every metric as fractions."""
     header = [*summary.sweep.factors, "variant", "heads", "n", "n_expected", "uses_test_statistics"]
     for m in METRICS:
@@ -29,24 +31,25 @@ def write_csv(summary: Summary, path: Path) -> Path:
     def num(x):
         return "" if x is None else repr(float(x))
 
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for v in summary.variants:
-            row = ["" if v.factors[f] is None else v.factors[f] for f in summary.sweep.factors]
-            ts = len(v.test_statistics)
-            row += [v.label, "" if v.heads is None else v.heads, v.n, v.n_expected,
-                    "" if not v.n else ("true" if ts == v.n else "false" if ts == 0 else "mixed")]
-            for m in METRICS:
-                row += [num(v.stats[m].mean), num(v.stats[m].std)]
-            for k in summary.kinds:
-                s = v.by_kind.get(k)
-                row += [num(s.mean if s else None), num(s.std if s else None)]
-            writer.writerow(row)
+    fh = io.StringIO()
+    writer = csv.writer(fh)
+    writer.writerow(header)
+    for v in summary.variants:
+        row = ["" if v.factors[f] is None else v.factors[f] for f in summary.sweep.factors]
+        ts = len(v.test_statistics)
+        row += [v.label, "" if v.heads is None else v.heads, v.n, v.n_expected,
+                "" if not v.n else ("true" if ts == v.n else "false" if ts == 0 else "mixed")]
+        for m in METRICS:
+            row += [num(v.stats[m].mean), num(v.stats[m].std)]
+        for k in summary.kinds:
+            s = v.by_kind.get(k)
+            row += [num(s.mean if s else None), num(s.std if s else None)]
+        writer.writerow(row)
+    save_text(path, fh.getvalue(), files)
     return path
 
 
-def write_plot(summary: Summary, path: Path) -> Path:
+def write_plot(summary: Summary, path: Path, files: FileSet | None = None) -> Path:
     """AUROC (micro) against the number of heads (categorical), one line per combination of the other
     factors, error bars = std over seeds, faint dots = single seeds. Without varying heads: against the
     first factor."""
@@ -118,7 +121,7 @@ def write_plot(summary: Summary, path: Path) -> Path:
     if any(k for k in lines) and len(lines) > 1 or (len(lines) == 1 and line_factors):
         ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path, files)
     return path
 
 
@@ -132,9 +135,10 @@ def write_report(sweep: Sweep, out_dir: str | os.PathLike | None = None) -> dict
     summary = summarize(sweep)
     paths = {"report.md": out / "report.md", "results.csv": out / "results.csv", "report.png": out / "report.png"}
     try:
-        paths["report.md"].write_text(render_markdown(summary))
-        write_csv(summary, paths["results.csv"])
-        write_plot(summary, paths["report.png"])
+        with all_or_none() as files:  # the three files of one report, never a mix of two reports
+            save_text(paths["report.md"], render_markdown(summary), files)
+            write_csv(summary, paths["results.csv"], files)
+            write_plot(summary, paths["report.png"], files)
     except OSError as exc:
         raise VadlitError(f"cannot write the report into {out}: {exc.strerror or exc}") from exc
     return paths

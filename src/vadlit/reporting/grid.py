@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Iterable
 
-from vadlit.config.overrides import BOOKKEEPING_KEYS, overrides_parser, parse_overrides  # noqa: F401 (re-exported)
+from vadlit.config.overrides import overrides_parser
 from vadlit.reporting.text import one_line
 
 def expand_grid(multirun_yaml: Path) -> tuple[list[list[str]] | None, str]:

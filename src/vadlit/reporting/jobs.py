@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vadlit.reporting.grid import parse_overrides
+from vadlit.config.overrides import parse_overrides
 from vadlit.reporting.text import one_line
 
 REPLICATE = "seed"

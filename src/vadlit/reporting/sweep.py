@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vadlit.errors import VadlitError
-from vadlit.reporting.grid import expand_grid, overrides_parser, parse_overrides
+from vadlit.config.overrides import overrides_parser, parse_overrides
+from vadlit.reporting.grid import expand_grid
 from vadlit.reporting.jobs import REPLICATE, Job, find_job_dirs, read_job, seed_value
 from vadlit.reporting.text import DASH
 

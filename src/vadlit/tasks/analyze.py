@@ -15,6 +15,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from vadlit.analysis.probe import analyze_attention
+from vadlit.errors import ConfigError
+from vadlit.tasks.compose import seed_of
 from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,10 @@ def checkpoint_data(data: DictConfig, model: VideoAnomalyModule):
 def analyze(cfg: DictConfig) -> dict[str, Any]:
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(int(cfg.seed))
+    torch.manual_seed(seed_of(cfg))
+    max_batches = cfg.get("max_batches")
+    if max_batches is not None and (not isinstance(max_batches, int) or isinstance(max_batches, bool) or max_batches < 1):
+        raise ConfigError(f"max_batches={max_batches!r}: expected a positive number of test batches, or null for all")
     model = VideoAnomalyModule.from_checkpoint(cfg.ckpt_path)
     datamodule = checkpoint_data(cfg.data, model)
     record = analyze_attention(model, datamodule, out_dir, n_boot=int(cfg.n_boot), seed=int(cfg.seed),

@@ -26,6 +26,14 @@ class Parts:
     options: ScoreOptions  # how test frame scores are post-processed (``eval.*``)
 
 
+def seed_of(cfg: DictConfig) -> int:
+    """``seed``, checked: numpy, torch and Python's random all accept it."""
+    seed = cfg.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ConfigError(f"seed={seed!r}: expected an integer from 0 to {2**32 - 1}")
+    return seed
+
+
 def instantiate_group(group: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a config group like `callbacks:` or `logger:` (None -> [])."""
     if not group:

@@ -15,6 +15,7 @@ from vadlit.evaluation.outputs import write_json, write_scores_csv
 from vadlit.evaluation.postprocess import ScoreOptions, options_record
 from vadlit.evaluation.test_result import TestResult
 from vadlit.evaluation.trivial import run_baselines
+from vadlit.files import all_or_none
 from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,15 @@ log = logging.getLogger(__name__)
 
 def write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, datamodule, result: TestResult,
                   options: ScoreOptions, checkpoint: dict) -> dict:
-    write_scores_csv(out_dir / "scores.csv", result.scores, result.labels, result.kinds)
+    with all_or_none() as files:  # scores.csv and metrics.json: both or, if anything fails, neither
+        metrics = _metrics(cfg, model, datamodule, result, options, checkpoint)
+        write_scores_csv(out_dir / "scores.csv", result.scores, result.labels, result.kinds, files=files)
+        write_json(out_dir / "metrics.json", metrics, files=files)
+    return metrics
+
+
+def _metrics(cfg: DictConfig, model: VideoAnomalyModule, datamodule, result: TestResult, options: ScoreOptions,
+             checkpoint: dict) -> dict:
     hp = model.hparams
     metrics: dict[str, Any] = dict(result.metrics or {"note": "the test videos have no ground truth: scores only"})
     metrics.update(
@@ -47,7 +56,6 @@ def write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, dat
     )
     if result.labels:  # the same test frames, scored by what needs no model
         metrics["trivial_baselines"] = run_baselines(datamodule, result, options)
-    write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 
@@ -90,8 +98,10 @@ def _by_kind(metrics: dict, intervals: bool = True) -> str:
 
 def print_summary(metrics: dict, out_dir: Path) -> None:
     if metrics.get("auroc") is None:
-        log.info("test scores written to %s (no ground truth, no metrics)", out_dir)
-        print(f"scores: {out_dir / 'scores.csv'}")
+        # no labels at all, or labels of one class only (metrics.json's warnings say which)
+        why = (metrics.get("warnings") or [None])[0] or "the test videos have no ground truth, so no metrics"
+        log.info("test scores written to %s (%s)", out_dir, why)
+        print(f"no AUROC: {why}\nscores: {out_dir / 'scores.csv'}")
         return
     kinds = _by_kind(metrics)
     trivial = metrics.get("trivial_baselines") or {}

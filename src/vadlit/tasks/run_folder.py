@@ -20,6 +20,7 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 import vadlit
+from vadlit.errors import interruption, one_line, root_cause
 from vadlit.evaluation.outputs import write_json
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def now() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-def start_record(seed: int, task: str) -> dict:
+def start_record(seed, task: str) -> dict:
     return {
         "task": task,
         "start": now(),
@@ -105,7 +106,7 @@ def already_finished(cfg: DictConfig, out_dir: Path) -> bool:
 def start_run_folder(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """The folder with a `running` run_info.json and the resolved config; returns the run_info record."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    info = start_record(int(cfg.seed), str(cfg.task_name))
+    info = start_record(cfg.get("seed"), str(cfg.task_name))
     if is_rank_zero():
         write_json(out_dir / "run_info.json", info)
         # The resolved config of this run (Hydra's own copy under .hydra/ keeps the interpolations);
@@ -125,11 +126,19 @@ def failures_recorded(task: Callable[[DictConfig], T], cfg: DictConfig, multirun
     out_dir = Path(cfg.paths.output_dir)
     try:
         return task(cfg)
+    except (KeyboardInterrupt, SystemExit) as exc:  # stopped, not failed: recorded, then it stops everything
+        why = interruption(exc)
+        info = read_json(out_dir / "run_info.json")
+        if why and info and info.get("status") == "running" and is_rank_zero():
+            info.update(end=now(), status="interrupted", error=why)
+            write_json(out_dir / "run_info.json", info)
+        raise
     except Exception as exc:
         if not is_rank_zero():
             raise
-        info = read_json(out_dir / "run_info.json") or start_record(int(cfg.seed), str(cfg.task_name))
-        info.update(end=now(), status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0][:2000])
+        info = read_json(out_dir / "run_info.json") or start_record(cfg.get("seed"), str(cfg.task_name))
+        cause = root_cause(exc)  # the user's error or the innermost one, not Hydra's wrapper around it
+        info.update(end=now(), status="failed", error=f"{type(cause).__name__}: {one_line(cause)}"[:2000])
         write_json(out_dir / "run_info.json", info)
         (out_dir / "error.txt").write_text(traceback.format_exc())
         if not multirun:

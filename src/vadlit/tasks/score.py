@@ -27,7 +27,8 @@ from vadlit.data.clips import ClipDataset, Segment, scored_stride
 from vadlit.data.sources.footage import load_footage
 from vadlit.errors import ConfigError, DataError
 from vadlit.evaluation.frame_scores import FrameScores, scoring_rule
-from vadlit.evaluation.outputs import write_json, write_text_atomic
+from vadlit.evaluation.outputs import write_json
+from vadlit.files import FileSet, all_or_none
 from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 from vadlit.tasks.lightning_logs import quiet_lightning
 
@@ -90,8 +91,6 @@ def score(cfg: DictConfig) -> dict[str, Any]:
 
     above = None if threshold is None else scores > threshold
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_csv(out_dir / "scores.csv", scores, above)
-    _plot(out_dir / "scores.png", scores, threshold, above, source.name)
     record = {
         "input": str(source),
         "checkpoint": str(cfg.ckpt_path),
@@ -105,7 +104,10 @@ def score(cfg: DictConfig) -> dict[str, Any]:
                                                      "frames_above": int(above.sum())},
         "score": {"min": float(scores.min()), "mean": float(scores.mean()), "max": float(scores.max())},
     }
-    write_json(out_dir / "score.json", record)
+    with all_or_none() as files:  # scores.csv, scores.png and score.json: all of them or none
+        _write_csv(out_dir / "scores.csv", scores, above, files)
+        _plot(out_dir / "scores.png", scores, threshold, above, source.name, files)
+        write_json(out_dir / "score.json", record, files=files)
     summary = f"{len(scores)} frames scored: {out_dir / 'scores.csv'}, {out_dir / 'scores.png'}"
     if threshold is not None:
         summary += f"\n{int(above.sum())} frames above the threshold {threshold:.6g} ({chosen})"
@@ -113,17 +115,18 @@ def score(cfg: DictConfig) -> dict[str, Any]:
     return record
 
 
-def _write_csv(path: Path, scores: np.ndarray, above: np.ndarray | None) -> None:
+def _write_csv(path: Path, scores: np.ndarray, above: np.ndarray | None, files: FileSet) -> None:
     """``frame,score[,above_threshold]``; frames are 1-based like every scores.csv of vadlit."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["frame", "score"] + ([] if above is None else ["above_threshold"]))
     for i, value in enumerate(scores.tolist()):
         writer.writerow([i + 1, repr(value)] + ([] if above is None else [int(above[i])]))
-    write_text_atomic(path, buf.getvalue())
+    files.write_text(path, buf.getvalue())
 
 
-def _plot(path: Path, scores: np.ndarray, threshold: float | None, above: np.ndarray | None, title: str) -> None:
+def _plot(path: Path, scores: np.ndarray, threshold: float | None, above: np.ndarray | None, title: str,
+          files: FileSet) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -139,4 +142,4 @@ def _plot(path: Path, scores: np.ndarray, threshold: float | None, above: np.nda
         shade_runs(ax, above, color="tab:red", alpha=0.15)
     ax.set(xlabel="frame", ylabel="score", title=title, xlim=(1, max(2, len(scores))))
     ax.legend(loc="upper right", fontsize=8)
-    fig.savefig(path)
+    files.write(path, lambda f: fig.savefig(f, format="png"))

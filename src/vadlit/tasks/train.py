@@ -12,11 +12,12 @@ from typing import Any
 import lightning.pytorch as L
 from omegaconf import DictConfig
 
+from vadlit.errors import VadlitError
 from vadlit.evaluation.outputs import write_json
 from vadlit.models.ocr_gan_video.checkpoint import read_checkpoint
 from vadlit.tasks.checkpoints import (checkpoint_callback, checkpoint_record, last_checkpoint, resume_checkpoint,
                                       selected_checkpoint, store_tested_reference)
-from vadlit.tasks.compose import compose
+from vadlit.tasks.compose import compose, seed_of
 from vadlit.tasks.evaluate import evaluate
 from vadlit.tasks.ddp import ddp_children_from, trainer_after_fit
 from vadlit.tasks.lightning_logs import quiet_lightning
@@ -30,15 +31,29 @@ def run_job(cfg: DictConfig, multirun: bool = False) -> dict[str, Any] | None:
     return failures_recorded(run, cfg, multirun)
 
 
+def refuse_untrained(trainer: L.Trainer, model) -> None:
+    """A fit that took no optimizer step learned nothing: its test would print an AUROC of the initial
+    weights as if it were a result."""
+    if int(trainer.global_step) > 0:
+        return
+    skipped = model.health.record().get("skipped_steps") if hasattr(model, "health") else None
+    why = f"all {skipped} steps were skipped as non-finite" if skipped else (
+        f"trainer.max_epochs={trainer.max_epochs}, trainer.limit_train_batches={trainer.limit_train_batches}")
+    raise VadlitError(f"training took no optimizer step ({why}), so there is no trained model to test; expected at "
+                      "least one training batch (check trainer.limit_train_batches, trainer.max_epochs and the "
+                      "training videos)")
+
+
 def run(cfg: DictConfig) -> dict[str, Any] | None:
     """Train (if `cfg.train`) and test (if `cfg.test`); returns the metrics written to metrics.json."""
     quiet_lightning()
     out_dir = Path(cfg.paths.output_dir)
+    seed = seed_of(cfg)  # a bad seed is refused before anything is written
     if already_finished(cfg, out_dir):
         return read_json(out_dir / "metrics.json")
     info = start_run_folder(cfg, out_dir)
 
-    L.seed_everything(int(cfg.seed), workers=True)
+    L.seed_everything(seed, workers=True)
     parts = compose(cfg)
     model, datamodule, trainer = parts.model, parts.datamodule, parts.trainer
     callback = checkpoint_callback(parts.callbacks)
@@ -58,6 +73,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         with ddp_children_from(out_dir / "config.yaml"):
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         info.update(global_step=int(trainer.global_step), epochs=int(trainer.current_epoch))
+        refuse_untrained(trainer, model)
         trainer = trainer_after_fit(cfg, trainer, parts.callbacks, parts.loggers)
         if trainer is None:
             return None  # the extra DDP processes are done; rank 0 tests on one device

@@ -61,3 +61,49 @@ def test_a_failed_build_leaves_no_cache(tmp_path):
     with pytest.raises(DataError, match="video 'bad': 3 frame labels for 5 frames"):
         load_split(Broken(), "test", tmp_path, 4, 1)
     assert list(tmp_path.iterdir()) == [], "a half-written cache must not remain"
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_a_build_killed_half_way_is_reclaimed_by_the_next_one(tmp_path):
+    from vadlit.data import cache
+
+    source = ArraySource()
+    load_split(source, "test", tmp_path, (16, 12), 1)
+    (built,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    stale = tmp_path / f".{built.name}.build.{cache._HOST}.{_dead_pid()}.abcd"
+    alive = tmp_path / f".{built.name}.build.{cache._HOST}.{__import__('os').getpid()}.efgh"
+    other_host = tmp_path / f".{built.name}.build.elsewhere.1.ijkl"
+    for folder in (stale, alive, other_host):
+        folder.mkdir()
+        (folder / "00000-frames.npy").write_bytes(b"half")
+    load_split(source, "test", tmp_path, (16, 12), 1, rebuild=True)
+    assert not stale.exists(), "the dead build's folder is removed"
+    assert alive.exists() and other_host.exists(), "a live build, or one on another machine, is left alone"
+
+
+def test_two_builds_of_one_cache_racing_to_the_final_rename_both_succeed(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from vadlit.data import cache
+
+    source = ArraySource()
+    winner = load_split(source, "test", tmp_path / "theirs", (16, 12), 1)  # what the other process wrote
+    (theirs,) = [p for p in (tmp_path / "theirs").iterdir() if not p.name.startswith(".")]
+    real_replace = os.replace
+
+    def lose_the_race(src, dst):
+        real_replace(theirs, dst)  # the other build renames its folder into place first
+        raise OSError(errno.ENOTEMPTY, "Directory not empty", str(dst))
+
+    monkeypatch.setattr(cache.os, "replace", lose_the_race)
+    split = load_split(source, "test", tmp_path / "mine", (16, 12), 1)
+    assert [v.name for v in split.videos] == [v.name for v in winner.videos]
+    assert not [p for p in (tmp_path / "mine").iterdir() if p.name.startswith(".")], "my temporary folder is gone"

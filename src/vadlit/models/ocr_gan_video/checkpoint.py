@@ -12,9 +12,7 @@ opening a checkpoint from elsewhere never runs pickled code.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import torch
 
 from vadlit import __version__
 from vadlit.errors import ConfigError
+from vadlit.files import atomic_write
 from vadlit.models.ocr_gan_video.hparams import identity_keys
 
 KEY = "vadlit"
@@ -50,6 +49,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"ckpt_path={str(path)!r}: no such checkpoint file; expected a .ckpt written by vadlit-train")
+    if not zipfile.is_zipfile(path):  # torch.save's format is a zip archive; anything else is not a checkpoint
+        raise ConfigError(f"ckpt_path={str(path)!r}: not a torch checkpoint (not the zip archive torch.save "
+                          "writes; truncated, or another kind of file); expected a .ckpt written by vadlit-train")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -81,13 +83,47 @@ def check(state: Any, path: str | Path) -> None:
                 "expected a .ckpt written by vadlit-train"
             )
         return
+    if not isinstance(info, dict):
+        raise ConfigError(f"{where}: its '{KEY}' record is a {type(info).__name__}, not the mapping vadlit writes; "
+                          "the checkpoint was altered or not written by vadlit-train")
     if info.get("model") != MODEL:
         raise ConfigError(f"{where}: a checkpoint of model {info.get('model')!r}; this vadlit scores {MODEL!r} checkpoints")
+    if isinstance(info.get("format", 0), bool) or not isinstance(info.get("format", 0), int):
+        raise ConfigError(f"{where}: its '{KEY}' record has format={info.get('format')!r}; expected an integer "
+                          "format number (the checkpoint was altered or not written by vadlit-train)")
     if int(info.get("format", 0)) > FORMAT:
         raise ConfigError(
             f"{where}: checkpoint format {info.get('format')} was written by vadlit {info.get('vadlit_version')}; "
             f"this vadlit {__version__} reads format {FORMAT} or older: upgrade vadlit"
         )
+    wrong = _malformed(info)
+    if wrong:
+        raise ConfigError(f"{where}: its '{KEY}' record is malformed: {wrong} (the checkpoint was altered or not "
+                          "written by vadlit-train)")
+
+
+def _malformed(info: dict) -> str | None:
+    """What is wrong with a record's preprocessing and validation scores, or None."""
+    pre = info.get("preprocessing")
+    if pre is not None:
+        if not isinstance(pre, dict):
+            return f"preprocessing is a {type(pre).__name__}; expected a mapping"
+        size = pre.get("image_size")
+        if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(_positive(v) for v in size)):
+            return f"preprocessing.image_size={size!r}; expected [height, width] in pixels"
+        if pre.get("channels") not in (1, 3):
+            return f"preprocessing.channels={pre.get('channels')!r}; expected 1 (grey) or 3 (RGB)"
+        for key in ("clip_len", "eval_stride"):
+            if key in pre and not _positive(pre[key]):
+                return f"preprocessing.{key}={pre[key]!r}; expected a positive integer"
+    scores = info.get("val_scores")
+    if scores is not None and not (isinstance(scores, torch.Tensor) and scores.ndim == 1 and scores.is_floating_point()):
+        return f"val_scores is a {type(scores).__name__}; expected a 1-D float tensor of frame scores"
+    return None
+
+
+def _positive(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def preprocessing(state: dict[str, Any]) -> dict[str, Any]:
@@ -116,13 +152,4 @@ def store_reference(path: str | Path, module: torch.nn.Module) -> None:
     state["state_dict"].update({k: v.detach().cpu() for k, v in module.state_dict().items() if k.startswith("reference.")})
     if state.get(KEY) is not None and getattr(module, "val_scores", None) is not None:
         state[KEY]["val_scores"] = torch.as_tensor(np.asarray(module.val_scores, dtype=np.float32))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: torch.save(state, f))

@@ -178,6 +178,9 @@ class HParams:
         for key, value in {"lr": self.lr, "d_lr": self.d_lr if self.d_lr is not None else self.lr}.items():
             if not value > 0:
                 raise ConfigError(f"model.{key}={value}: expected a positive learning rate")
+        betas = list(self.betas)
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ConfigError(f"model.betas={betas}: expected two Adam coefficients, each in [0, 1), e.g. [0.5, 0.999]")
         choose("model.on_nonfinite", self.on_nonfinite, NONFINITE_POLICIES)
         choose("model.on_d_collapse", self.on_d_collapse, COLLAPSE_POLICIES)
         if self.max_skipped_steps < 0:

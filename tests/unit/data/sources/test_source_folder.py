@@ -400,3 +400,21 @@ def test_bad_options(tmp_path):
     _raises("data.root=None", FolderSource, None, kind=ConfigError)
     _raises("data.source.labels_dir=''", FolderSource, str(tmp_path), labels_dir="", kind=ConfigError)
     _raises("unknown split 'val'", FolderSource(tmp_path).videos, "val", kind=ConfigError)
+
+
+def test_a_greyscale_frame_among_colour_ones_is_the_same_picture_and_a_smaller_one_is_named(tmp_path):
+    from PIL import Image
+
+    from vadlit.data.decode import read_frames
+
+    folder = tmp_path / "video"
+    folder.mkdir()
+    rgb = np.zeros((6, 8, 3), dtype=np.uint8)
+    rgb[..., 0] = 200
+    Image.fromarray(rgb).save(folder / "001.png")
+    Image.fromarray(np.full((6, 8), 77, dtype=np.uint8)).save(folder / "002.png")  # saved as greyscale
+    frames = read_frames(sorted(folder.glob("*.png")))
+    assert frames.shape == (2, 6, 8, 3) and (frames[1] == 77).all()
+    Image.fromarray(np.zeros((5, 8, 3), dtype=np.uint8)).save(folder / "003.png")
+    with pytest.raises(DataError, match=r"003.png' is 8x5 pixels, unlike the 8x6"):
+        read_frames(sorted(folder.glob("*.png")))
