@@ -199,3 +199,25 @@ def test_a_malformed_checkpoint_is_one_line_naming_it_not_a_config_key(case, smo
 def test_a_hydra_flag_combination_hydra_refuses_is_one_line(tmp_path, monkeypatch, capsys):
     status, err = entry(monkeypatch, capsys, tmp_path, "vadlit-train", ["-m", *TINY], flags=("--cfg", "hydra"))
     assert_one_clear_line(status, err, "Only one of --run, --multirun, --cfg")
+
+
+ENTRY_POINTS = {
+    "vadlit-prepare": (lambda t: ["data=folder", f"data.root={t / 'nowhere'}"], ["data.root=", "nowhere", "does not exist"]),
+    "vadlit-bench": (lambda t: ["bench.no_such_key=1"], ["bench.no_such_key"]),
+    "vadlit-analyze": (lambda t: [f"ckpt_path={_a_file(t)}"], ["afile", "not a torch checkpoint"]),
+    "vadlit-score": (lambda t: [f"ckpt_path={_a_file(t)}", f"input={t / 'clip.mp4'}"], ["afile", "not a torch checkpoint"]),
+    "vadlit-report": (lambda t: [str(t / "no-sweep")], ["no such folder", "no-sweep"]),
+}
+
+
+@pytest.mark.parametrize("tool", list(ENTRY_POINTS))
+def test_every_entry_point_gives_one_clear_line(tool, tmp_path):
+    from tests.helpers.runs import cli
+
+    args, expected = ENTRY_POINTS[tool]
+    proc = cli(tool, args(tmp_path) + ([] if tool == "vadlit-report" else [f"hydra.run.dir={tmp_path / 'run'}"]), tmp_path)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if ": error: " in line and line.startswith("vadlit")]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    for text in expected:
+        assert text in lines[0], (text, lines[0])
