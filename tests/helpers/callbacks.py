@@ -44,6 +44,8 @@ class KillAt(L.Callback):
             import os
             import signal
 
+            if self.signal == "SIGINT":  # as in a terminal: a job started in the background ignores SIGINT
+                signal.signal(signal.SIGINT, signal.default_int_handler)
             os.kill(os.getpid(), getattr(signal, self.signal))
 
 
