@@ -127,6 +127,26 @@ def _eer(fpr: np.ndarray, tpr: np.ndarray, thr: np.ndarray) -> tuple[float, floa
     return float(eer), float(threshold)
 
 
+# How each frame-level AUROC pools the test frames, recorded with every result: published numbers use
+# different ones, and the same scores can differ by several points between them.
+CONVENTIONS = {
+    "auroc": "micro: all test frames of all videos pooled into one ROC",
+    "auroc_macro": "macro: the mean of the per-video AUROCs, videos with one class only skipped",
+    "auroc_macro_padded": "padded macro (as AI-VAD and SSMTL++ evaluate): each video's frames joined by one "
+                          "normal pseudo-frame at the video's lowest score and one anomalous pseudo-frame at "
+                          "its highest, then the mean of the per-video AUROCs over every video",
+}
+
+
+def _padded_auroc(s: np.ndarray, y: np.ndarray) -> float | None:
+    """One video's AUROC with a normal pseudo-frame at its minimum score and an anomalous one at its
+    maximum. Those papers pad with scores 0 and 1 after scaling each video's scores to [0, 1]; the
+    video's own minimum and maximum are the same points for any scale, so no scaling is needed here."""
+    if s.size == 0:
+        return None
+    return _auroc(np.concatenate([[s.min()], s, [s.max()]]), np.concatenate([[0], y, [1]]))
+
+
 def _within_video(y_list: list[np.ndarray], s_list: list[np.ndarray], k_list: list[np.ndarray], kinds) -> tuple:
     """Per kind: the mean over videos of the AUROC of the video's kind frames against its own normal
     frames, and how many videos that is. A pooled AUROC also rewards a score that merely tells videos
@@ -188,6 +208,9 @@ def compute_metrics(
             "(their auroc_per_video is null)"
         )
 
+    padded = [_padded_auroc(s, y) for s, y in zip(s_list, y_list)]
+    auroc_macro_padded = float(np.mean(padded)) if padded else None
+
     by_kind: dict[str, float | None] = {}
     if k_list is not None:
         k_all = np.concatenate(k_list) if k_list else np.zeros(0, dtype=object)
@@ -220,6 +243,8 @@ def compute_metrics(
         "auroc_macro": auroc_macro,
         "n_videos_macro": len(used),
         "n_videos_skipped_macro": n_skipped,
+        "auroc_macro_padded": auroc_macro_padded,
+        "conventions": CONVENTIONS,
         "ap": ap,
         "eer": eer,
         "eer_threshold": eer_threshold,

@@ -101,6 +101,7 @@ def trivial_baselines(
     for what, values in scores.items():
         out[what] = compute_metrics(apply_options(values, options or ScoreOptions()), labels, kinds)
         out[what].pop("auroc_per_video", None)
+        out[what].pop("conventions", None)  # the same as the model's, recorded once
     out["background"] = note
     return out
 

@@ -372,3 +372,20 @@ def test_write_json_atomic_and_strict(tmp_path):
         write_json(path, {"auroc": float("nan")})
     assert json.loads(path.read_text()) == {"auroc": 0.75}  # old file intact
     assert [p.name for p in path.parent.iterdir()] == ["metrics.json"]  # no temp files left
+
+
+def test_padded_macro_equals_a_hand_computation_and_the_papers_literal_padding():
+    scores = {"a": np.array([0.1, 0.4, 0.35, 0.8]), "b": np.array([0.2, 0.3, 0.3])}
+    labels = {"a": np.array([0, 0, 1, 1]), "b": np.array([0, 0, 0])}
+    m = compute_metrics(scores, labels, n_boot=10)
+    # a: pseudo-frames at 0.1 (normal) and 0.8 (anomalous): 8 of 9 pairs ordered; b: 2 of 4 ordered, 2 ties
+    assert m["auroc_macro_padded"] == pytest.approx((8 / 9 + 0.75) / 2)
+    assert m["n_videos_skipped_macro"] == 1 and m["auroc_macro"] == pytest.approx(m["auroc_per_video"]["a"])
+    assert set(m["conventions"]) == {"auroc", "auroc_macro", "auroc_macro_padded"}
+
+    rng = np.random.default_rng(3)  # as AI-VAD / SSMTL++ code does it: min-max scale, pad with 0 and 1
+    for _ in range(5):
+        s, y = rng.normal(size=30) * 7 + 2, (rng.random(30) < 0.3).astype(int)
+        scaled = (s - s.min()) / (s.max() - s.min())
+        literal = roc_auc_score(np.concatenate(([0], y, [1])), np.concatenate(([0], scaled, [1])))
+        assert compute_metrics({"v": s}, {"v": y}, n_boot=10)["auroc_macro_padded"] == pytest.approx(literal, abs=TOL)
