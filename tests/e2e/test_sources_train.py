@@ -70,6 +70,39 @@ def test_source_trains_and_scores_every_frame_with_its_ground_truth(tmp_path, na
         assert [f for f, _ in rows[video]] == list(range(1, len(labels) + 1)), "every frame scored once, in order"
         assert np.array_equal([l for _, l in rows[video]], labels), f"labels of {video} differ from the format's"
     assert metrics["n_frames"] == sum(len(v) for v in expected.values())
+    _check_localization(metrics, name)
+
+
+# which trees' test videos have pixel masks (the folder tree has frame labels only; Ped1 masks one video)
+MASKED = {"ucsd_ped2": 2, "ucsd_ped1": 1, "avenue": 2, "shanghaitech": None, "folder": 0}
+
+
+def _check_localization(metrics: dict, name: str) -> None:
+    block = metrics.get("localization")
+    if MASKED[name] == 0:
+        assert block is None or block["n_videos_with_masks"] == 0
+        return
+    assert block is not None, f"{name}: no localisation block"
+    if MASKED[name] is not None:
+        assert block["n_videos_with_masks"] == MASKED[name]
+    assert block["n_videos_with_masks"] >= 1 and block["n_videos"] == metrics["n_videos"]
+    for key in ("pixel_auroc", "aupro", "rbdc", "tbdc"):
+        assert block[key] is None or 0.0 <= block[key] <= 1.0, (name, key, block[key])
+    assert block["rbdc"] is not None and block["n_tracks"] >= 1
+
+
+def test_the_embedded_benchmark_localises_with_every_value_in_range(tmp_path):
+    from tests.helpers.runs import TINY
+    from vadlit.tasks.train import run
+
+    metrics = run(compose_run(tmp_path / "on", TINY + ["logger=none"]))
+    block = metrics["localization"]
+    assert block["n_videos_with_masks"] == block["n_videos"] == metrics["n_videos"]
+    for key in ("pixel_auroc", "aupro", "rbdc", "tbdc"):
+        assert 0.0 <= block[key] <= 1.0, (key, block[key])
+    off = run(compose_run(tmp_path / "off", TINY + ["logger=none", "eval.localization=false"]))
+    assert "localization" not in off
+    assert (tmp_path / "on" / "run" / "scores.csv").read_bytes() == (tmp_path / "off" / "run" / "scores.csv").read_bytes()
 
 
 def test_folder_without_labels_writes_scores_but_no_metrics(tmp_path):

@@ -52,6 +52,7 @@ class ClipDataset(Dataset):
     indices in that video, and, when the split has ground truth, `labels` (T,) and `kinds` (T,): the
     frames' anomaly kinds as indices into `kind_names`, so the truth travels with the clip it judges
     (-1 for the frames of a video without ground truth in a split where others have it: batches collate).
+    Where any video has pixel masks, `masks` (T, H, W) and `masked` (whether this video has them).
     """
 
     def __init__(self, videos: list[CachedVideo], segments: list[Segment], clip_len: int, stride: int):
@@ -65,6 +66,7 @@ class ClipDataset(Dataset):
         self._labels = [_truth(v.labels, len(v), judged) for v in videos]
         self._kind_codes = [_truth(None if v.kinds is None else [codes[k] for k in v.kinds], len(v), judged)
                             for v in videos]
+        self.has_masks = any(v.masks is not None for v in videos)  # then every item carries `masks`
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -79,6 +81,10 @@ class ClipDataset(Dataset):
         if self._labels[video] is not None:
             item["labels"] = torch.from_numpy(self._labels[video][start:stop])
             item["kinds"] = torch.from_numpy(self._kind_codes[video][start:stop])
+        if self.has_masks:  # (T, H, W) uint8 pixel masks; `masked` False for a video without any
+            item["masked"] = torch.tensor(v.masks is not None)
+            item["masks"] = (torch.from_numpy(np.asarray(v.masks[start:stop], dtype=np.uint8)) if v.masks is not None
+                             else torch.zeros(self.clip_len, *frames.shape[1:3], dtype=torch.uint8))
         return item
 
 

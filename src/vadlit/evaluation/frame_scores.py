@@ -36,13 +36,18 @@ class ClipScores:
     scores: torch.Tensor
     labels: torch.Tensor | None = None
     kinds: torch.Tensor | None = None
+    maps: torch.Tensor | None = None  # (B, T', H, W) anomaly maps of the judged frames, when asked for
+    masks: torch.Tensor | None = None  # (B, T, H, W) pixel masks of the clip's frames, where the data has them
+    masked: torch.Tensor | None = None  # (B,) whether each clip's video has masks at all
 
     @classmethod
-    def of(cls, batch: dict[str, torch.Tensor], scores: torch.Tensor) -> "ClipScores":
+    def of(cls, batch: dict[str, torch.Tensor], scores: torch.Tensor, maps: torch.Tensor | None = None) -> "ClipScores":
         def cpu(key: str) -> torch.Tensor | None:
             return None if batch.get(key) is None else batch[key].detach().cpu()
 
-        return cls(cpu("video"), cpu("frames"), scores.detach().cpu(), cpu("labels"), cpu("kinds"))
+        return cls(cpu("video"), cpu("frames"), scores.detach().cpu(), cpu("labels"), cpu("kinds"),
+                   None if maps is None else maps.detach().to("cpu", torch.float16),
+                   cpu("masks") if maps is not None else None, cpu("masked") if maps is not None else None)
 
 
 class FrameScores:
@@ -72,6 +77,10 @@ class FrameScores:
         self._labels = np.full(int(self._offsets[-1]), -1, dtype=np.int64)  # -1: no ground truth seen
         self._kinds = np.full(int(self._offsets[-1]), -1, dtype=np.int64)
         self.kind_names: tuple[str, ...] = ()
+        # anomaly maps and pixel masks per frame, allocated when the first maps arrive
+        self._map_sum: torch.Tensor | None = None
+        self._masks: np.ndarray | None = None
+        self._masked = np.zeros(int(self._offsets[-1]), dtype=bool)
 
     @classmethod
     def over(cls, dataset) -> "FrameScores":
@@ -157,10 +166,47 @@ class FrameScores:
             self.update(video[first], warmup, scores[first].expand_as(warmup))
 
     def add(self, clips: ClipScores, last_only: bool) -> None:
-        """A scored batch (`ClipScores`): its scores (see `add_clips`) and the truth it carries."""
+        """A scored batch (`ClipScores`): its scores (see `add_clips`), maps, and the truth it carries."""
         self.add_clips(clips.video, clips.frames, clips.scores, last_only)
         if clips.labels is not None:
             self.add_truth(clips.video, clips.frames, clips.labels, clips.kinds)
+        if clips.maps is not None:
+            self._add_maps(clips, last_only)
+
+    def _add_maps(self, clips: ClipScores, last_only: bool) -> None:
+        """The maps follow the frames' scores (the same clip -> frame rule); masks are recorded as given.
+        Summed with torch's index_add_ (repeated frames of one batch add up; numpy's add.at is slow here)."""
+        maps = clips.maps.float()
+        if self._map_sum is None:
+            self._map_sum = torch.zeros((len(self._sum), *maps.shape[-2:]), dtype=torch.float32)
+            self._masks = np.zeros((len(self._sum), *maps.shape[-2:]), dtype=bool)
+        v = clips.video.to(torch.int64)
+        frames = clips.frames.to(torch.int64)
+        offsets = torch.from_numpy(self._offsets)[v][:, None]
+        judged = frames[:, -1:] if last_only else frames
+        self._map_sum.index_add_(0, (offsets + judged).reshape(-1), maps.reshape(-1, *maps.shape[-2:]))
+        if last_only:
+            first = frames[:, 0] == 0
+            warmup = frames[first, :-1]
+            self._map_sum.index_add_(0, (offsets[first] + warmup).reshape(-1),
+                                     maps[first].expand(-1, warmup.shape[1], -1, -1).reshape(-1, *maps.shape[-2:]))
+        if clips.masks is not None:
+            flat = (offsets + frames).reshape(-1).numpy()
+            self._masks[flat] = clips.masks.numpy().reshape(-1, *maps.shape[-2:]).astype(bool)
+            self._masked[flat] = np.repeat(clips.masked.numpy().astype(bool), frames.shape[1])
+
+    def maps(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+        """(maps, masks) of the scored videos that have masks: (N, H, W) mean anomaly map and bool mask
+        per frame; None when no maps were added. Call after `compute` (which checks every frame scored)."""
+        if self._map_sum is None:
+            return None
+        mean = self._map_sum.numpy() / np.maximum(self._count, 1)[:, None, None].astype(np.float32)
+        maps, masks = {}, {}
+        for i, name in enumerate(self.video_names):
+            part = slice(self._offsets[i], self._offsets[i + 1])
+            if self.lengths[i] and self._masked[part].all():
+                maps[name], masks[name] = mean[part], self._masks[part]
+        return maps, masks
 
     def scored(self) -> np.ndarray:
         """The mean score of every frame that got one, all videos in order (e.g. the held-out part

@@ -38,6 +38,9 @@ import numpy as np
 from scipy import ndimage
 
 LEVELS = 256
+# Anomaly maps are in the score's units (validation standard deviations); these fixed bounds map them
+# to uint8 levels, 0.16 of a standard deviation apart, without looking at any test statistic.
+MAP_RANGE = (-10.0, 30.0)
 _SPATIAL = np.ones((3, 3), dtype=bool)  # 8-connected regions within a frame
 # linked over time only through a shared pixel position in consecutive frames
 _TRACKS = np.zeros((3, 3, 3), dtype=bool)
@@ -188,3 +191,27 @@ def _envelope_area(fp_rate: np.ndarray, rate: np.ndarray, limit: float) -> float
     x, best = fp_rate[order], np.maximum.accumulate(rate[order])
     edges = np.append(np.clip(x, 0.0, limit), limit)
     return float((best * np.diff(edges)).sum() / limit)
+
+
+def quantise(z: np.ndarray, bounds: tuple[float, float] = MAP_RANGE) -> np.ndarray:
+    """Maps in score units -> uint8 levels over the fixed ``bounds`` (values outside are clipped)."""
+    lo, hi = bounds
+    return np.clip(np.rint((np.asarray(z, np.float32) - lo) * ((LEVELS - 1) / (hi - lo))), 0, LEVELS - 1).astype(np.uint8)
+
+
+def localization_metrics(maps: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray], n_videos: int,
+                         beta: float = 0.1, alpha: float = 0.1, fpr_limit: float = 0.3, fp_limit: float = 1.0,
+                         levels: Sequence[int] | None = None) -> dict:
+    """metrics.json's ``localization`` block: pixel AUROC, AUPRO, RBDC, TBDC over the test videos with
+    masks (``maps`` in score units), how many of the ``n_videos`` that is, and the parameters."""
+    if not masks:
+        return {"note": "no test video has pixel masks: nothing to localise", "n_videos_with_masks": 0,
+                "n_videos": n_videos}
+    levels_maps = {name: quantise(maps[name]) for name in masks}
+    out = {"n_videos_with_masks": len(masks), "n_videos": n_videos,
+           "map": f"the score's terms at every position in validation standard deviations, upsampled to the "
+                  f"frame, the largest per pixel; quantised to {LEVELS} levels over {list(MAP_RANGE)}"}
+    out.update(pixel_metrics(levels_maps, masks, fpr_limit))
+    regions = region_track_metrics(levels_maps, masks, levels, beta, alpha, fp_limit)
+    out.update({k: v for k, v in regions.items() if k != "n_regions"})
+    return out

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from vadlit.evaluation.frame_scores import ClipScores, FrameScores
+from vadlit.evaluation.localization import localization_metrics
 from vadlit.evaluation.metrics import compute_metrics
 from vadlit.evaluation.postprocess import ScoreOptions, apply_options
 
@@ -42,7 +43,11 @@ def test_result(batches: Iterable[ClipScores], dataset, last_only: bool, options
     if truth is None:
         return TestResult(scores, None, None, None, skipped)
     labels, kinds = truth
-    return TestResult(scores, labels, kinds, compute_metrics(scores, labels, kinds), skipped)
+    metrics = compute_metrics(scores, labels, kinds)
+    maps = frame_scores.maps()
+    if maps is not None:  # where the anomaly is: the maps against the masks of the videos that have them
+        metrics["localization"] = localization_metrics(*maps, n_videos=len(scores))
+    return TestResult(scores, labels, kinds, metrics, skipped)
 
 
 # not a pytest test, whatever its name says

@@ -62,7 +62,12 @@ def compose(cfg: DictConfig) -> Parts:
         model: VideoAnomalyModule = instantiate(cfg.model, _convert_="object")
     else:
         model = model_from_checkpoint(cfg.get("ckpt_path"), datamodule)
-    options = ScoreOptions(**OmegaConf.to_container(cfg.eval, resolve=True))
+    evaluation = OmegaConf.to_container(cfg.eval, resolve=True)
+    localize = evaluation.pop("localization", True)
+    if not isinstance(localize, bool):
+        raise ConfigError(f"eval.localization={localize!r}: expected true or false")
+    model.localize = localize
+    options = ScoreOptions(**evaluation)
     datamodule.score_for(model.last_only)
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))

@@ -79,3 +79,43 @@ def test_truth_of_the_wrong_shape_is_refused():
     fs = FrameScores(["v"], [4])
     with pytest.raises(DataError, match="labels"):
         fs.add_truth(torch.tensor([0]), torch.tensor([[0, 1]]), torch.tensor([[0, 1, 1]]))
+
+
+def _masked_video(name: str, n: int, anomalous: range) -> CachedVideo:
+    video = _video(name, n, anomalous)
+    masks = np.zeros((n, 2, 2), dtype=bool)
+    masks[list(anomalous), 0, 0] = True
+    video.masks = masks
+    return video
+
+
+def test_maps_follow_the_clip_to_frame_rule_and_masks_travel_with_the_clips():
+    videos = [_masked_video("m", 6, range(3, 5)), _video("plain", 6, range(0, 1))]
+    dataset = ClipDataset(videos, [Segment(0, 0, 6), Segment(1, 0, 6)], CLIP, 2)
+    batches = []
+    for batch in DataLoader(dataset, batch_size=2, shuffle=False):
+        frames = batch["frames"].float()
+        maps = frames[:, :, None, None].expand(-1, -1, 2, 2)  # each frame's map: its own index everywhere
+        batches.append(ClipScores.of(batch, frames, maps))
+    fs = FrameScores.over(dataset)
+    for clips in batches:
+        fs.add(clips, last_only=False)
+    fs.compute()
+    maps, masks = fs.maps()
+    assert list(maps) == ["m"], "only videos with masks are localised"
+    np.testing.assert_allclose(maps["m"][:, 1, 1], np.arange(6.0))
+    np.testing.assert_array_equal(masks["m"], videos[0].masks)
+    result = test_result(batches, dataset, last_only=False, options=ScoreOptions())
+    assert result.metrics["localization"]["n_videos_with_masks"] == 1
+    assert result.metrics["localization"]["n_videos"] == 2
+
+
+def test_predict_maps_of_the_warm_up_frames_are_the_first_predictions():
+    video = _masked_video("m", 6, range(4, 6))
+    dataset = ClipDataset([video], [Segment(0, 0, 6)], CLIP, 1)
+    fs = FrameScores.over(dataset)
+    for batch in DataLoader(dataset, batch_size=2):
+        last = batch["frames"][:, -1:].float()
+        fs.add(ClipScores.of(batch, last, last[:, :, None, None].expand(-1, -1, 2, 2)), last_only=True)
+    fs.compute()
+    np.testing.assert_allclose(fs.maps()[0]["m"][:, 0, 0], [3, 3, 3, 3, 4, 5])

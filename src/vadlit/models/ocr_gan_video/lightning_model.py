@@ -56,6 +56,7 @@ class VideoAnomalyModule(L.LightningModule):
         self.health = TrainingHealth(hp.on_nonfinite, hp.max_skipped_steps, hp.on_d_collapse, hp.d_collapse_loss)
         # per-frame scores of the held-out normal videos at the last validation (saved with checkpoints)
         self.val_scores: np.ndarray | None = None
+        self.localize = True  # anomaly maps for test clips that carry pixel masks (``eval.localization``)
         self.preprocessing: dict[str, Any] | None = None  # set when loaded from a checkpoint
 
     def configure_model(self) -> None:
@@ -288,9 +289,14 @@ class VideoAnomalyModule(L.LightningModule):
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> ClipScores:
         """The scores of a batch of test clips or new footage (``vadlit-score``), on the CPU, with the
-        ground truth the clips carry; `evaluation.test_result` turns them into frame scores."""
-        scores, _ = self.frame_scores(batch)
-        return ClipScores.of(batch, scores)
+        ground truth the clips carry, and the clips' anomaly maps when they carry pixel masks
+        (``localize``); `evaluation.test_result` turns them into frame scores and metrics."""
+        x, out, ev = self._evidence(batch)
+        if not (self.localize and "masks" in batch):
+            return ClipScores.of(batch, self.reference.standardise(self.reference.terms(ev)))
+        raw = self.reference.raw_maps(ev)
+        scores = self.reference.standardise(self.reference.terms_of(raw, ev))
+        return ClipScores.of(batch, scores, self.reference.anomaly_map(raw, ev))
 
     def parameter_counts(self) -> dict[str, int]:
         return self.net.parameter_counts()

@@ -75,40 +75,84 @@ class NormalReference(nn.Module):
         return bool(self.fitted)
 
     # -- raw terms -----------------------------------------------------------------------------
-    def error_term(self, error: torch.Tensor) -> torch.Tensor:
-        """(B, T', H, W) -> (B, T'): the largest ``patch``-window mean of the error map."""
+    def _error_windows(self, error: torch.Tensor) -> torch.Tensor:
+        """(B, T', H, W) -> (B, T', h, w): the ``patch``-window means of the error map."""
         b, t = error.shape[:2]
         flat = error.reshape(b * t, 1, *error.shape[2:])
         k = min(self.patch, *flat.shape[-2:])
         pooled = F.avg_pool2d(flat, k, stride=max(1, k // 2))
-        return pooled.amax(dim=(1, 2, 3)).view(b, t)
+        return pooled.view(b, t, *pooled.shape[-2:])
+
+    def error_term(self, error: torch.Tensor) -> torch.Tensor:
+        """(B, T', H, W) -> (B, T'): the largest ``patch``-window mean of the error map."""
+        return self._error_windows(error).amax(dim=(2, 3))
+
+    def _nearest(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T', C, h, w) -> (B, T', h*w): each position's distance to its nearest normal vector."""
+        b, t = features.shape[:2]
+        queries = positions(features)
+        return torch.cdist(queries, self.memory.to(queries.dtype)).amin(dim=1).view(b, t, -1)
 
     def memory_term(self, features: torch.Tensor) -> torch.Tensor:
         """(B, T', C, h, w) -> (B, T'): the mean distance to its nearest normal vector of the ``top``
         positions farthest from theirs."""
-        b, t = features.shape[:2]
         if len(self.memory) == 0:
-            return features.new_zeros(b, t)
-        queries = positions(features)
-        nearest = torch.cdist(queries, self.memory.to(queries.dtype)).amin(dim=1).view(b * t, -1)
-        return self._top(nearest.view(b, t, -1))
+            return features.new_zeros(features.shape[:2])
+        return self._top(self._nearest(features))
+
+    def _surprise(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T', C, h, w) -> (B, T', h, w): the playback head's surprise at each position."""
+        return self.playback.surprise(features.to(next(self.playback.parameters()).dtype))
 
     def motion_term(self, features: torch.Tensor) -> torch.Tensor:
         """(B, T', C, h, w) -> (B, T'): the playback head's surprise, mean of the ``playback_top`` most
         surprising positions."""
         if self.playback_steps == 0:
             return features.new_zeros(features.shape[:2])
-        surprise = self.playback.surprise(features.to(next(self.playback.parameters()).dtype)).flatten(2)
-        return self._top(surprise, self.playback_top)
+        return self._top(self._surprise(features).flatten(2), self.playback_top)
 
     def _top(self, values: torch.Tensor, top: int | None = None) -> torch.Tensor:
         """(B, T', N) -> (B, T'): the mean of the ``top`` (default: the memory's) largest of N values."""
         return values.topk(min(top or self.top, values.shape[-1]), dim=-1).values.mean(dim=-1)
 
+    def anomaly_map(self, raw: list[torch.Tensor | None], evidence) -> torch.Tensor:
+        """(B, T', H, W) at frame resolution: where the score comes from. Each active term's value at
+        every position (`raw_maps`) in the validation standard deviations the score uses, bilinearly
+        upsampled to the frame, the largest per pixel. The frame score takes the same standardised
+        terms over a frame's top positions instead."""
+        if not self.is_fitted:
+            raise RuntimeError("NormalReference.anomaly_map before fit_stats")
+        size = evidence.error.shape[-2:]
+        b, t = evidence.error.shape[:2]
+        shapes = [None, evidence.features.shape[-2:], None]
+        mean, std = self.stats[:, 0].float(), self.stats[:, 1].float()
+        out = None
+        for i, active in enumerate(self.active().tolist()):
+            if not active or raw[i] is None:
+                continue
+            values = raw[i].view(b, t, *shapes[i]) if shapes[i] is not None else raw[i]
+            z = (F.interpolate(values.float(), size=size, mode="bilinear", align_corners=False) - mean[i]) / std[i]
+            out = z if out is None else torch.maximum(out, z)
+        return out if out is not None else evidence.error.new_zeros(b, t, *size)
+
     def terms(self, evidence) -> torch.Tensor:
         """(B, T', 3) raw terms of an ``ocr_gan.Evidence``, in the order of ``TERMS``."""
         return torch.stack([self.error_term(evidence.error), self.memory_term(evidence.features),
                             self.motion_term(evidence.motion_features)], dim=-1)
+
+    def raw_maps(self, evidence) -> list[torch.Tensor | None]:
+        """Each term's value at every position, computed once for the score and the anomaly map:
+        error windows (B, T', h, w), memory distances (B, T', h*w), playback surprise (B, T', h, w)
+        (None for a term that is off)."""
+        f = evidence.features
+        return [self._error_windows(evidence.error), self._nearest(f) if len(self.memory) else None,
+                self._surprise(evidence.motion_features) if self.playback_steps else None]
+
+    def terms_of(self, raw: list[torch.Tensor | None], evidence) -> torch.Tensor:
+        """`terms` from `raw_maps` (the same values, without computing the positions twice)."""
+        zeros = evidence.features.new_zeros(evidence.features.shape[:2])
+        return torch.stack([raw[0].amax(dim=(2, 3)), zeros if raw[1] is None else self._top(raw[1]),
+                            zeros if raw[2] is None else self._top(raw[2].flatten(2), self.playback_top)], dim=-1)
 
     # -- fitting (normal data only) --------------------------------------------------------------
     def fit_memory(self, normal_features: torch.Tensor, generator: torch.Generator) -> None:

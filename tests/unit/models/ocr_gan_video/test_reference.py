@@ -123,3 +123,27 @@ def test_positions_keep_one_vector_per_frame_position():
     p = positions(f)
     assert p.shape == (2 * 4 * 5, 3)
     assert torch.equal(p[0], f[0, 0, :, 0, 0]) and torch.equal(p[-1], f[0, 1, :, 3, 4])
+
+
+def test_the_anomaly_map_is_made_of_the_score_terms_at_every_position():
+    from types import SimpleNamespace
+
+    torch.manual_seed(0)
+    ref = NormalReference(feature_dim=3, memory_size=4, patch=2, top=2, playback_steps=0)
+    ref.fit_memory(torch.randn(16, 3), torch.Generator().manual_seed(0))
+    ev = SimpleNamespace(error=torch.rand(2, 3, 8, 8), features=torch.randn(2, 3, 3, 4, 4),
+                         motion_features=torch.randn(2, 3, 3, 4, 4))
+    raw = ref.raw_maps(ev)
+    assert torch.equal(ref.terms_of(raw, ev), ref.terms(ev)), "computed once, the same terms"
+    ref.fit_stats(torch.stack([torch.rand(10), torch.rand(10) + 1, torch.zeros(10)], dim=1).double())
+    maps = ref.anomaly_map(raw, ev)
+    assert maps.shape == (2, 3, 8, 8)
+    # bilinear upsampling mixes positions, so no pixel exceeds the frame's largest standardised position
+    mean, std = ref.stats[:, 0].float(), ref.stats[:, 1].float()
+    zmax = torch.maximum((raw[0].amax(dim=(2, 3)) - mean[0]) / std[0], (raw[1].amax(dim=-1) - mean[1]) / std[1])
+    assert torch.all(maps.amax(dim=(2, 3)) <= zmax + 1e-5)
+    spiked = SimpleNamespace(error=ev.error.clone(), features=ev.features, motion_features=ev.motion_features)
+    spiked.error[0, 0, 6:8, 0:2] = 50.0  # a bright error in the bottom-left corner of one frame
+    hot = ref.anomaly_map(ref.raw_maps(spiked), spiked)[0, 0]
+    y, x = divmod(int(hot.argmax()), 8)
+    assert y >= 5 and x <= 2, "the map is hottest where the error is"
