@@ -143,7 +143,8 @@ def test_a_run_killed_before_its_first_checkpoint_is_refused_not_reported_as_an_
     assert "already finished" not in proc.stderr + proc.stdout
 
 
-@pytest.mark.parametrize("signal, why", [("SIGTERM", "stopped by SIGTERM"), ("SIGINT", "Ctrl-C")])
+@pytest.mark.parametrize("signal, why", [("SIGTERM", "stopped by SIGTERM"),
+                                         pytest.param("SIGINT", "Ctrl-C", marks=pytest.mark.slow)])
 def test_a_stopped_run_says_interrupted_and_continues_with_ckpt_path_last(tmp_path, signal, why):
     overrides = TINY + ["trainer.max_epochs=2", "logger=none", f"paths.log_dir={tmp_path / 'outputs'}"]
     stopped = cli("vadlit-train", overrides + ["+callbacks.kill._target_=tests.helpers.callbacks.KillAt",
