@@ -100,7 +100,7 @@ def save(path: str | os.PathLike, write: Callable[[BinaryIO], None], files: File
 
 
 def save_text(path: str | os.PathLike, text: str, files: FileSet | None = None) -> None:
-    save(path, lambda f: f.write(text.encode("utf-8")), files)
+    (files.write_text if files is not None else write_text_atomic)(path, text)
 
 
 def save_figure(fig, path: str | os.PathLike, files: FileSet | None = None) -> None:

@@ -39,6 +39,10 @@ def _described(identity: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(identity.items())) or "(defaults)"
 
 
+def _has_last(folder: Path) -> bool:
+    return (folder / "checkpoints" / "last.ckpt").is_file()
+
+
 def run_to_continue(base: Path, overrides, choices) -> Path:
     """The run folder ``ckpt_path=last`` continues: the newest run of this command under ``base``.
 
@@ -46,14 +50,13 @@ def run_to_continue(base: Path, overrides, choices) -> Path:
     wanted = run_identity(_container(overrides) or [], _container(choices))
     runs = sorted((p for p in base.iterdir() if (p / ".hydra" / "hydra.yaml").is_file()), reverse=True) \
         if base.is_dir() else []
-    last = lambda p: (p / "checkpoints" / "last.ckpt").is_file()  # noqa: E731
     for folder in runs:
         if _run_of(folder) == wanted:
-            if last(folder) or (folder / "metrics.json").is_file():
+            if _has_last(folder) or (folder / "metrics.json").is_file():
                 return folder
             raise ConfigError(f"ckpt_path=last: the newest run of this command, '{folder}', ended before its first "
                               "checkpoint, so there is nothing to continue; start it again without ckpt_path")
-    resumable = [p for p in runs if last(p)]
+    resumable = [p for p in runs if _has_last(p)]
     if not resumable:
         raise ConfigError(f"ckpt_path=last: no run under {base} has a checkpoints/last.ckpt to resume from; "
                           "start a new run without ckpt_path")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from vadlit.errors import DataError
-from vadlit.files import FileSet, write_text_atomic
+from vadlit.files import FileSet, save_text
 
 CSV_HEADER = ["video", "frame", "score", "label", "kind"]
 
@@ -46,7 +46,7 @@ def write_scores_csv(
         writer.writerows(
             (name, i + 1, repr(v), yv, kv) for i, (v, yv, kv) in enumerate(zip(s.tolist(), ys, ks))
         )
-    (files.write_text if files is not None else write_text_atomic)(path, buf.getvalue())
+    save_text(path, buf.getvalue(), files)
 
 
 def read_scores_csv(
@@ -131,4 +131,4 @@ def _json_default(obj):
 def write_json(path: str | os.PathLike, obj, files: FileSet | None = None) -> None:
     """Indented, strict JSON (NaN/inf refused), written atomically (or staged in ``files``)."""
     text = json.dumps(obj, indent=2, allow_nan=False, default=_json_default) + "\n"
-    (files.write_text if files is not None else write_text_atomic)(path, text)
+    save_text(path, text, files)

@@ -292,11 +292,10 @@ class VideoAnomalyModule(L.LightningModule):
         ground truth the clips carry, and the clips' anomaly maps when they carry pixel masks
         (``localize``); `evaluation.test_result` turns them into frame scores and metrics."""
         x, out, ev = self._evidence(batch)
-        if not (self.localize and "masks" in batch):
-            return ClipScores.of(batch, self.reference.standardise(self.reference.terms(ev)))
         raw = self.reference.raw_maps(ev)
         scores = self.reference.standardise(self.reference.terms_of(raw, ev))
-        return ClipScores.of(batch, scores, self.reference.anomaly_map(raw, ev))
+        maps = self.reference.anomaly_map(raw, ev) if self.localize and "masks" in batch else None
+        return ClipScores.of(batch, scores, maps)
 
     def parameter_counts(self) -> dict[str, int]:
         return self.net.parameter_counts()

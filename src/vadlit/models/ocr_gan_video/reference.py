@@ -137,8 +137,7 @@ class NormalReference(nn.Module):
 
     def terms(self, evidence) -> torch.Tensor:
         """(B, T', 3) raw terms of an ``ocr_gan.Evidence``, in the order of ``TERMS``."""
-        return torch.stack([self.error_term(evidence.error), self.memory_term(evidence.features),
-                            self.motion_term(evidence.motion_features)], dim=-1)
+        return self.terms_of(self.raw_maps(evidence), evidence)
 
     def raw_maps(self, evidence) -> list[torch.Tensor | None]:
         """Each term's value at every position, computed once for the score and the anomaly map:
@@ -149,7 +148,8 @@ class NormalReference(nn.Module):
                 self._surprise(evidence.motion_features) if self.playback_steps else None]
 
     def terms_of(self, raw: list[torch.Tensor | None], evidence) -> torch.Tensor:
-        """`terms` from `raw_maps` (the same values, without computing the positions twice)."""
+        """The terms (as `error_term`, `memory_term`, `motion_term`) from `raw_maps`, which the
+        anomaly map reads too: the positions are computed once."""
         zeros = evidence.features.new_zeros(evidence.features.shape[:2])
         return torch.stack([raw[0].amax(dim=(2, 3)), zeros if raw[1] is None else self._top(raw[1]),
                             zeros if raw[2] is None else self._top(raw[2].flatten(2), self.playback_top)], dim=-1)
