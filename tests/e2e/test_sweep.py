@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 
+import pytest
+
 from tests.helpers import runs
 from tests.helpers.paths import ROOT
 from vadlit.config.resolvers import ROOT_ENV, SWEEP_ENV
@@ -52,6 +54,7 @@ def test_ray_launcher_runs_jobs_concurrently_each_on_its_own_gpu(tmp_path):
     assert len(list(sweep.glob("*/metrics.json"))) == 2
 
 
+@pytest.mark.slow  # the longest end-to-end runs: make test-all
 def test_a_failed_job_is_reported_and_resume_completes_it(tmp_path):
     marker = tmp_path / "failed-once"
     args = ["-m", *TINY, "experiment=ablation_heads", "model=baseline,ta1,ta2", "trainer.max_epochs=2",
@@ -84,6 +87,7 @@ def test_a_failed_job_is_reported_and_resume_completes_it(tmp_path):
     assert "| ta1 |" in (sweep / "report.md").read_text()
 
 
+@pytest.mark.slow  # the longest end-to-end runs: make test-all
 def test_ddp_on_cpu_trains_on_two_processes_and_tests_once(tmp_path):
     run_dir = tmp_path / "run"
     args = TINY + ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.sync_batchnorm=false",
