@@ -96,7 +96,7 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
     events.Reload()
     tags = events.Tags()
-    assert {"val/reconstruction", "test/reconstruction", "test/roc", "attention/generator",
+    assert {"val/reconstruction", "test/anomaly_maps", "test/roc", "attention/generator",
             "attention/discriminator", "test/attention/generator", "test/attention/discriminator"} <= set(tags["images"])
     curves = [t for t in tags["images"] if t.startswith("test/scores/")]
     assert sorted(curves) == ["test/scores/test_001", "test/scores/test_002"], "one score curve per test video"

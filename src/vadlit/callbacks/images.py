@@ -25,7 +25,8 @@ def clip_grid(x: torch.Tensor, x_hat: torch.Tensor, max_clips: int = 2) -> torch
 
 
 class ReconstructionGrid(L.Callback):
-    """Logs the first validation and test batch as input / reconstruction / error rows."""
+    """Logs the first validation batch as input / reconstruction / error rows (what training learns;
+    after testing, `anomaly_maps.AnomalyMapOverlays` shows anomalous frames instead)."""
 
     def __init__(self, every_n_epochs: int = 1, max_clips: int = 2):
         self.every_n_epochs, self.max_clips = max(1, every_n_epochs), max_clips
@@ -39,9 +40,3 @@ class ReconstructionGrid(L.Callback):
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
         if batch_idx == 0 and not trainer.sanity_checking and trainer.current_epoch % self.every_n_epochs == 0:
             self._log(trainer, "val/reconstruction", outputs)
-
-    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
-        """The first test batch (a test is the predict loop); the scores it returned do not hold the
-        reconstruction, so it is made again for this one batch, and only when there is a dashboard."""
-        if batch_idx == 0 and tensorboard_writer(trainer) is not None:
-            self._log(trainer, "test/reconstruction", pl_module.frame_scores(batch)[1])

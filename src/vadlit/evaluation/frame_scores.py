@@ -196,16 +196,19 @@ class FrameScores:
             self._masked[flat] = np.repeat(clips.masked.numpy().astype(bool), frames.shape[1])
 
     def maps(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
-        """(maps, masks) of the scored videos that have masks: (N, H, W) mean anomaly map and bool mask
-        per frame; None when no maps were added. Call after `compute` (which checks every frame scored)."""
+        """(maps, masks): the (N, H, W) mean anomaly map per frame of every scored video, and the bool
+        masks of those that have masks; None when no maps were added. Call after `compute` (which
+        checks every frame scored)."""
         if self._map_sum is None:
             return None
         mean = self._map_sum.numpy() / np.maximum(self._count, 1)[:, None, None].astype(np.float32)
         maps, masks = {}, {}
         for i, name in enumerate(self.video_names):
             part = slice(self._offsets[i], self._offsets[i + 1])
-            if self.lengths[i] and self._masked[part].all():
-                maps[name], masks[name] = mean[part], self._masks[part]
+            if self.lengths[i]:
+                maps[name] = mean[part]
+                if self._masked[part].all():
+                    masks[name] = self._masks[part]
         return maps, masks
 
     def scored(self) -> np.ndarray:

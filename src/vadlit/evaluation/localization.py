@@ -199,18 +199,21 @@ def quantise(z: np.ndarray, bounds: tuple[float, float] = MAP_RANGE) -> np.ndarr
     return np.clip(np.rint((np.asarray(z, np.float32) - lo) * ((LEVELS - 1) / (hi - lo))), 0, LEVELS - 1).astype(np.uint8)
 
 
+MODEL_MAP = (f"the score's terms at every position in validation standard deviations, upsampled to the frame, "
+             f"the largest per pixel; quantised to {LEVELS} levels over {list(MAP_RANGE)}")
+
+
 def localization_metrics(maps: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray], n_videos: int,
                          beta: float = 0.1, alpha: float = 0.1, fpr_limit: float = 0.3, fp_limit: float = 1.0,
-                         levels: Sequence[int] | None = None) -> dict:
+                         levels: Sequence[int] | None = None, what: str = MODEL_MAP) -> dict:
     """metrics.json's ``localization`` block: pixel AUROC, AUPRO, RBDC, TBDC over the test videos with
-    masks (``maps`` in score units), how many of the ``n_videos`` that is, and the parameters."""
+    masks, how many of the ``n_videos`` that is, and the parameters. ``maps`` are in score units
+    (quantised over `MAP_RANGE`) or already uint8 levels (a trivial map: a pixel difference)."""
     if not masks:
         return {"note": "no test video has pixel masks: nothing to localise", "n_videos_with_masks": 0,
                 "n_videos": n_videos}
-    levels_maps = {name: quantise(maps[name]) for name in masks}
-    out = {"n_videos_with_masks": len(masks), "n_videos": n_videos,
-           "map": f"the score's terms at every position in validation standard deviations, upsampled to the "
-                  f"frame, the largest per pixel; quantised to {LEVELS} levels over {list(MAP_RANGE)}"}
+    levels_maps = {name: maps[name] if maps[name].dtype == np.uint8 else quantise(maps[name]) for name in masks}
+    out = {"n_videos_with_masks": len(masks), "n_videos": n_videos, "map": what}
     out.update(pixel_metrics(levels_maps, masks, fpr_limit))
     regions = region_track_metrics(levels_maps, masks, levels, beta, alpha, fp_limit)
     out.update({k: v for k, v in regions.items() if k != "n_regions"})

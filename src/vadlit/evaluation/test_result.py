@@ -29,25 +29,31 @@ class TestResult:
     kinds: dict[str, list[str]] | None
     metrics: dict[str, Any] | None
     skipped_videos: list[str]
+    # (N, H, W) float32 anomaly map per frame of every scored video (score units), when the model made
+    # them (eval.localization), and the bool pixel masks of the videos that have masks
+    maps: dict[str, np.ndarray] | None = None
+    masks: dict[str, np.ndarray] | None = None
 
 
-def test_result(batches: Iterable[ClipScores], dataset, last_only: bool, options: ScoreOptions) -> TestResult:
-    """The result of scoring every clip of ``dataset`` (a `ClipDataset` over the test videos)."""
+def test_result(batches: Iterable[ClipScores], dataset, last_only: bool, options: ScoreOptions,
+                localize: bool = False) -> TestResult:
+    """The result of scoring every clip of ``dataset`` (a `ClipDataset` over the test videos); with
+    ``localize``, the localisation block says so when no test video has pixel masks."""
     frame_scores = FrameScores.over(dataset)
     for clips in batches:
         frame_scores.add(clips, last_only)
     raw = frame_scores.compute()
     skipped = [name for name, s in raw.items() if len(s) == 0]
     scores = apply_options({name: s for name, s in raw.items() if len(s)}, options)
+    maps, masks = frame_scores.maps() or (None, None)
     truth = frame_scores.truth()
     if truth is None:
-        return TestResult(scores, None, None, None, skipped)
+        return TestResult(scores, None, None, None, skipped, maps, masks)
     labels, kinds = truth
     metrics = compute_metrics(scores, labels, kinds)
-    maps = frame_scores.maps()
-    if maps is not None:  # where the anomaly is: the maps against the masks of the videos that have them
-        metrics["localization"] = localization_metrics(*maps, n_videos=len(scores))
-    return TestResult(scores, labels, kinds, metrics, skipped)
+    if maps is not None or localize:  # where the anomaly is: the maps against the masks of the videos with them
+        metrics["localization"] = localization_metrics(maps or {}, masks or {}, n_videos=len(scores))
+    return TestResult(scores, labels, kinds, metrics, skipped, maps, masks)
 
 
 # not a pytest test, whatever its name says

@@ -63,10 +63,10 @@ def compose(cfg: DictConfig) -> Parts:
     else:
         model = model_from_checkpoint(cfg.get("ckpt_path"), datamodule)
     evaluation = OmegaConf.to_container(cfg.eval, resolve=True)
-    localize = evaluation.pop("localization", True)
-    if not isinstance(localize, bool):
-        raise ConfigError(f"eval.localization={localize!r}: expected true or false")
-    model.localize = localize
+    for key in ("localization", "save_maps"):  # what the model makes and the run keeps, not score options
+        if not isinstance(evaluation.pop(key, False), bool):
+            raise ConfigError(f"eval.{key}={cfg.eval[key]!r}: expected true or false")
+    model.localize = bool(cfg.eval.get("localization", True)) or bool(cfg.eval.get("save_maps", False))
     options = ScoreOptions(**evaluation)
     datamodule.score_for(model.last_only)
     callbacks = instantiate_group(cfg.get("callbacks"))

@@ -19,7 +19,7 @@ def evaluate(trainer: L.Trainer, model, datamodule, options: ScoreOptions, ckpt_
     """Score the test videos with the weights of ``ckpt_path`` (or the model's own when None)."""
     batches = trainer.predict(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True,
                               return_predictions=True)
-    result = test_result(batches, trainer.predict_dataloaders.dataset, model.last_only, options)
+    result = test_result(batches, trainer.predict_dataloaders.dataset, model.last_only, options, model.localize)
     if result.metrics:
         for logger in trainer.loggers:
             logger.log_metrics(headline(result.metrics, prefix="test/"), step=trainer.global_step)

@@ -10,6 +10,7 @@ import lightning.pytorch as L
 from omegaconf import DictConfig
 
 from vadlit.evaluation.frame_scores import scoring_rule
+from vadlit.evaluation.map_files import write_maps
 from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.outputs import write_json, write_scores_csv
 from vadlit.evaluation.postprocess import ScoreOptions, options_record
@@ -27,6 +28,8 @@ def write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, dat
         metrics = _metrics(cfg, model, datamodule, result, options, checkpoint)
         write_scores_csv(out_dir / "scores.csv", result.scores, result.labels, result.kinds, files=files)
         write_json(out_dir / "metrics.json", metrics, files=files)
+        if cfg.eval.get("save_maps", False) and result.maps:
+            write_maps(out_dir / "maps.npz", result.maps, files=files)
     return metrics
 
 

@@ -102,7 +102,7 @@ def test_maps_follow_the_clip_to_frame_rule_and_masks_travel_with_the_clips():
         fs.add(clips, last_only=False)
     fs.compute()
     maps, masks = fs.maps()
-    assert list(maps) == ["m"], "only videos with masks are localised"
+    assert list(maps) == ["m", "plain"] and list(masks) == ["m"], "every video has a map, the masked ones a mask"
     np.testing.assert_allclose(maps["m"][:, 1, 1], np.arange(6.0))
     np.testing.assert_array_equal(masks["m"], videos[0].masks)
     result = test_result(batches, dataset, last_only=False, options=ScoreOptions())
@@ -119,3 +119,14 @@ def test_predict_maps_of_the_warm_up_frames_are_the_first_predictions():
         fs.add(ClipScores.of(batch, last, last[:, :, None, None].expand(-1, -1, 2, 2)), last_only=True)
     fs.compute()
     np.testing.assert_allclose(fs.maps()[0]["m"][:, 0, 0], [3, 3, 3, 3, 4, 5])
+
+
+def test_a_localised_test_without_any_mask_says_so_and_keeps_no_maps():
+    videos = [_video("a", 8, range(4, 6)), _video("b", 8, range(0, 2))]
+    dataset = ClipDataset(videos, [Segment(0, 0, 8), Segment(1, 0, 8)], CLIP, 2)
+    result = test_result(_scored(dataset), dataset, last_only=False, options=ScoreOptions(), localize=True)
+    block = result.metrics["localization"]
+    assert block["n_videos_with_masks"] == 0 and block["n_videos"] == 2 and "no test video has pixel masks" in block["note"]
+    assert result.maps is None and result.masks is None
+    quiet = test_result(_scored(dataset), dataset, last_only=False, options=ScoreOptions())
+    assert "localization" not in quiet.metrics, "eval.localization=false: no block at all"

@@ -14,7 +14,9 @@ from vadlit.data.sources.synthetic import SyntheticSource
 from vadlit.errors import DataError
 from vadlit.evaluation import trivial
 from vadlit.evaluation.postprocess import ScoreOptions
-from vadlit.evaluation.trivial import (background, foreground_scores, frame_difference_scores, run_baselines,
+from vadlit.evaluation.test_result import TestResult
+from vadlit.evaluation.trivial import (background, foreground_maps, foreground_scores, frame_difference_maps,
+                                       frame_difference_scores, run_baselines,
                                        trivial_baselines, trivial_scores)
 
 
@@ -110,16 +112,39 @@ def test_eval_mode_takes_the_background_from_the_cached_train_split(tmp_path, ar
     dm.setup("test")
     assert dm.train_split is None
 
-    class Result:
-        scores = {v.name: np.zeros(len(v)) for v in dm.test_videos}
-        labels = {v.name: v.labels for v in dm.test_videos}
-        kinds = {v.name: v.kinds for v in dm.test_videos}
-
-    out = run_baselines(dm, Result())
+    result = TestResult(scores={v.name: np.zeros(len(v)) for v in dm.test_videos},
+                        labels={v.name: v.labels for v in dm.test_videos},
+                        kinds={v.name: v.kinds for v in dm.test_videos}, metrics=None, skipped_videos=[])
+    out = run_baselines(dm, result)
     assert out["background"] == f"per-pixel median of {sum(array_source.train_lengths)} normal training frames"
     assert out["foreground"]["n_frames"] == sum(array_source.test_lengths)
-    Result.labels = None
-    assert run_baselines(dm, Result()) is None
+    assert "localization" not in out["foreground"], "no maps were made, so no trivial map is scored"
+    result.labels = None
+    assert run_baselines(dm, result) is None
+
+
+def test_trivial_maps_are_the_per_pixel_differences_and_are_localised_against_the_masks():
+    """The pixel maps behind the frame scores: |x - background| and |x_t - x_(t-1)|, channel means in 0..255."""
+    frames = np.zeros((3, 4, 4, 3), np.uint8)
+    frames[1, 1:3, 1:3] = 90  # a square appears in frame 1 and stays in frame 2
+    frames[2, 1:3, 1:3] = 90
+    frames[2, 0, 0] = [30, 60, 90]
+    bg = np.zeros((4, 4, 3), np.float32)
+    fg = foreground_maps(frames, bg)
+    assert fg.dtype == np.uint8 and fg.shape == (3, 4, 4)
+    assert fg[1, 1, 1] == 90 and fg[0].max() == 0 and fg[2, 0, 0] == 60
+    diff = frame_difference_maps(frames)
+    np.testing.assert_array_equal(diff[0], diff[1])  # the first frame takes the second's map
+    assert diff[1, 1, 1] == 90 and diff[2, 1, 1] == 0 and diff[2, 0, 0] == 60
+    masks = np.zeros((3, 4, 4), bool)
+    masks[1:, 1:3, 1:3] = True
+    video = CachedVideo(name="v", frames=frames, labels=np.array([0, 1, 1], np.uint8),
+                        kinds=["normal", "object", "object"], masks=masks)
+    train = [CachedVideo(name="t", frames=np.zeros((2, 4, 4, 3), np.uint8))]
+    out = trivial_baselines(train, {"v": video}, {"v": video.labels}, {"v": video.kinds}, masks={"v": masks})
+    found = out["foreground"]["localization"]
+    assert found["pixel_auroc"] > 0.9 and found["rbdc"] == pytest.approx(1.0) and found["n_videos_with_masks"] == 1
+    assert out["frame_difference"]["localization"]["rbdc"] < 1.0, "a square that stops moving is missed in frame 2"
 
 
 def test_console_summary_shows_intervals_and_trivial_scores(capsys, tmp_path):
