@@ -33,9 +33,13 @@ to one that finds none.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
+
+from vadlit.data.source import NORMAL
+from vadlit.evaluation.events import LEVEL, MIN_EVENTS, N_BOOT
 
 LEVELS = 256
 # Anomaly maps are in the score's units (validation standard deviations); these fixed bounds map them
@@ -58,59 +62,42 @@ def _checked(maps: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray]) ->
     return names
 
 
-# -------------------------------------------------------------------------------- pixel level
+# ---------------------------------------------------------------------------- per-video counts
+
+@dataclass
+class Counts:
+    """What every metric needs of a set of videos, as sums over them: a video's counts are computed
+    once, and any set's (all videos, or a bootstrap resample) are their weighted sum."""
+
+    pos: np.ndarray         # (LEVELS,) anomalous pixels per level
+    neg: np.ndarray         # (LEVELS,) normal pixels per level
+    pro: np.ndarray         # (LEVELS + 1,) sum over ground-truth regions of the fraction at or above each level
+    hit: np.ndarray         # (n_levels,) ground-truth regions detected at each threshold
+    false_pos: np.ndarray   # (n_levels,) false-positive regions at each threshold
+    tracks_hit: np.ndarray  # (n_levels,) ground-truth tracks detected at each threshold
+    n_regions: int
+    n_tracks: int
+    n_frames: int
+    # kind -> the counts of that kind's regions and tracks (pos, hit, tracks_hit, n_regions, n_tracks;
+    # the normal pixels and false positives are the whole set's, filled in by `_kind_totals`)
+    by_kind: dict = field(default_factory=dict)
+
+    FIELDS = ("pos", "neg", "pro", "hit", "false_pos", "tracks_hit", "n_regions", "n_tracks", "n_frames")
+
+    def vector(self) -> np.ndarray:
+        return np.concatenate([np.atleast_1d(np.asarray(getattr(self, f), np.float64)) for f in self.FIELDS])
+
+    @classmethod
+    def from_vector(cls, v: np.ndarray, n_levels: int) -> "Counts":
+        sizes = (LEVELS, LEVELS, LEVELS + 1, n_levels, n_levels, n_levels, 1, 1, 1)
+        parts = np.split(v, np.cumsum(sizes)[:-1])
+        return cls(*parts[:6], *(float(p[0]) for p in parts[6:]))
+
 
 def _above(hist: np.ndarray) -> np.ndarray:
     """Counts at or above each level, from level `LEVELS` (nothing) down to 0 (everything)."""
     return np.concatenate([[0], np.cumsum(hist[::-1])]).astype(np.float64)
 
-
-def pixel_metrics(maps: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray], fpr_limit: float = 0.3) -> dict:
-    """``pixel_auroc`` and ``aupro`` (up to ``fpr_limit``) over the videos in both ``maps`` and ``masks``;
-    None where undefined (no anomalous or no normal pixel, no region)."""
-    if not 0.0 < fpr_limit <= 1.0:
-        raise ValueError(f"fpr_limit={fpr_limit}: expected a false positive rate in (0, 1]")
-    pos, neg = np.zeros(LEVELS, np.int64), np.zeros(LEVELS, np.int64)
-    region_hists = []
-    for name in _checked(maps, masks):
-        m, g = np.asarray(maps[name]), np.asarray(masks[name]).astype(bool)
-        pos += np.bincount(m[g], minlength=LEVELS)
-        neg += np.bincount(m[~g], minlength=LEVELS)
-        for frame_map, frame_mask in zip(m, g):
-            if frame_mask.any():
-                labels, n = ndimage.label(frame_mask, structure=_SPATIAL)
-                joint = labels[frame_mask].astype(np.int64) * LEVELS + frame_map[frame_mask]
-                region_hists.append(np.bincount(joint, minlength=(n + 1) * LEVELS).reshape(n + 1, LEVELS)[1:])
-    n_pos, n_neg = int(pos.sum()), int(neg.sum())
-    auroc = None
-    if n_pos and n_neg:  # P(positive > negative) + half the ties, exactly, level by level
-        below = np.concatenate([[0], np.cumsum(neg)[:-1]])
-        auroc = float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg))
-    aupro = None
-    if region_hists and n_neg:
-        regions = np.concatenate(region_hists)
-        fpr = _above(neg) / n_neg
-        pro = (np.stack([_above(h) for h in regions]) / regions.sum(axis=1, keepdims=True)).mean(axis=0)
-        aupro = _area(fpr, pro, fpr_limit)
-    return {"pixel_auroc": auroc, "aupro": aupro, "aupro_fpr_limit": fpr_limit,
-            "n_pixels": n_pos + n_neg, "n_anomalous_pixels": n_pos,
-            "n_regions": int(sum(len(h) for h in region_hists))}
-
-
-def _area(x: np.ndarray, y: np.ndarray, limit: float) -> float:
-    """Trapezoid area under (x, y) (x non-decreasing) from 0 to ``limit``, y interpolated at the limit,
-    divided by ``limit``."""
-    keep = x <= limit
-    xs, ys = list(x[keep]), list(y[keep])
-    if xs[-1] < limit and (~keep).any():
-        j = int(np.flatnonzero(~keep)[0])
-        t = (limit - x[j - 1]) / (x[j] - x[j - 1])
-        xs.append(limit)
-        ys.append(y[j - 1] + t * (y[j] - y[j - 1]))
-    return float(np.trapezoid(ys, xs) / limit)
-
-
-# -------------------------------------------------------------------------- regions and tracks
 
 def _ground_truth(mask: np.ndarray):
     """Per frame: region labels (0 = background) and each region's track id; and the track count."""
@@ -142,46 +129,153 @@ def _frame_counts(above: np.ndarray, gt_labels: np.ndarray, n_gt: int, beta: flo
     return (iou >= beta).any(axis=0), int((~(iou >= beta).any(axis=1)).sum())
 
 
-def region_track_metrics(maps: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray],
-                         levels: Sequence[int] | None = None, beta: float = 0.1, alpha: float = 0.1,
-                         fp_limit: float = 1.0) -> dict:
-    """``rbdc`` and ``tbdc`` over the videos in both ``maps`` and ``masks``; a threshold at each of
-    ``levels`` (map >= level is detected; default: every 8th level). None without any region."""
+def video_counts(m: np.ndarray, g: np.ndarray, levels: Sequence[int], beta: float, alpha: float,
+                 regions: bool = True, kinds: Sequence[str] | None = None) -> Counts:
+    """The `Counts` of one video: uint8 map ``m`` and bool mask ``g`` (frames, H, W); thresholds at
+    ``levels`` (descending; map >= level is detected). Without ``regions``, the pixel counts only.
+    With the frames' ``kinds``, also per kind (a region has its frame's kind, a track its first frame's)."""
+    n_levels = len(levels)
+    frame_pos = np.zeros((len(m), LEVELS), np.int64)
+    frame_hits = np.zeros((len(m), n_levels), np.int64)
+    frame_regions = np.zeros(len(m), np.int64)
+    pos = np.bincount(m[g], minlength=LEVELS)
+    neg = np.bincount(m[~g], minlength=LEVELS)
+    pro = np.zeros(LEVELS + 1)
+    hit, false_pos, tracks_hit = (np.zeros(n_levels, np.int64) for _ in range(3))
+    frames, n_tracks = _ground_truth(g)
+    per_track = np.zeros((n_tracks + 1, n_levels), np.int64)
+    track_size = np.zeros(n_tracks + 1, np.int64)
+    n_regions = 0
+    for t, (gt_labels, n_gt, track_of) in enumerate(frames):
+        if n_gt:  # each region's overlap curve: the fraction of its pixels at or above each level
+            inside = gt_labels > 0
+            joint = gt_labels[inside].astype(np.int64) * LEVELS + m[t][inside]
+            hists = np.bincount(joint, minlength=(n_gt + 1) * LEVELS).reshape(n_gt + 1, LEVELS)[1:]
+            pro += (np.stack([_above(h) for h in hists]) / hists.sum(axis=1, keepdims=True)).sum(axis=0)
+            frame_pos[t] = np.bincount(m[t][inside], minlength=LEVELS)
+        n_regions += n_gt
+        frame_regions[t] = n_gt
+        if not regions:
+            continue
+        np.add.at(track_size, track_of, 1)
+        for i, level in enumerate(levels):
+            found, fp = _frame_counts(m[t] >= level, gt_labels, n_gt, beta)
+            frame_hits[t, i] = int(found.sum())
+            false_pos[i] += fp
+            np.add.at(per_track[:, i], track_of[found], 1)
+    hit = frame_hits.sum(axis=0)
+    found_tracks = per_track[1:] >= alpha * track_size[1:, None]
+    if regions and n_tracks:
+        tracks_hit = found_tracks.sum(axis=0)
+    counts = Counts(pos, neg, pro, hit, false_pos, tracks_hit, n_regions, n_tracks, len(frames))
+    if kinds is not None and n_regions:
+        names = np.asarray([str(k) for k in kinds], dtype=object)
+        first = {}  # track id -> the kind of the first frame it appears in
+        for t, (_, _, track_of) in enumerate(frames):
+            for track in track_of.tolist():
+                first.setdefault(track, names[t])
+        track_kind = np.array([first.get(i + 1) for i in range(n_tracks)], dtype=object)
+        none = np.zeros(LEVELS, np.int64)
+        for kind in sorted(set(names[frame_regions > 0]) - {NORMAL}):
+            mine, tracks = names == kind, track_kind == kind
+            counts.by_kind[kind] = Counts(frame_pos[mine].sum(axis=0), none, np.zeros(LEVELS + 1),
+                                          frame_hits[mine].sum(axis=0), np.zeros(n_levels, np.int64),
+                                          found_tracks[tracks].sum(axis=0) if regions else np.zeros(n_levels),
+                                          int(frame_regions[mine].sum()), int(tracks.sum()), 0)
+    return counts
+
+
+def _levels(levels: Sequence[int] | None) -> list[int]:
+    return sorted({int(v) for v in (range(1, LEVELS, 8) if levels is None else levels)}, reverse=True)
+
+
+def _all_counts(maps, masks, levels, beta, alpha, regions: bool = True, kinds=None) -> list[Counts]:
+    return [video_counts(np.asarray(maps[n]), np.asarray(masks[n]).astype(bool), levels, beta, alpha, regions,
+                         None if kinds is None else kinds.get(n))
+            for n in _checked(maps, masks)]
+
+
+def _kind_totals(counts: Sequence[Counts], total: Counts, n_levels: int) -> dict[str, Counts]:
+    """Per kind: its regions and tracks summed over the videos that have it, against the normal
+    pixels and the false positives of every video (a kind is found at the whole set's false-alarm rate)."""
+    kinds = sorted({k for c in counts for k in c.by_kind})
+    return {k: replace(_sum([c.by_kind[k] for c in counts if k in c.by_kind], n_levels),
+                       neg=total.neg, false_pos=total.false_pos, n_frames=total.n_frames) for k in kinds}
+
+
+def _sum(counts: Sequence[Counts], n_levels: int) -> Counts:
+    if not counts:
+        return Counts.from_vector(np.zeros(3 * LEVELS + 1 + 3 * n_levels + 3), n_levels)
+    return Counts.from_vector(np.sum([c.vector() for c in counts], axis=0), n_levels)
+
+
+# ------------------------------------------------------------------------------ the metrics
+
+def _pixel(c: Counts, fpr_limit: float) -> dict:
+    n_pos, n_neg = c.pos.sum(), c.neg.sum()
+    auroc = None
+    if n_pos and n_neg:  # P(positive > negative) + half the ties, exactly, level by level
+        below = np.concatenate([[0], np.cumsum(c.neg)[:-1]])
+        auroc = float((c.pos * (below + 0.5 * c.neg)).sum() / (n_pos * n_neg))
+    aupro = None
+    if c.n_regions and n_neg:
+        aupro = _area(_above(c.neg) / n_neg, c.pro / c.n_regions, fpr_limit)
+    return {"pixel_auroc": auroc, "aupro": aupro}
+
+
+def _regions(c: Counts, fp_limit: float) -> dict:
+    if not c.n_regions:
+        return {"rbdc": None, "tbdc": None}
+    fp_rate = c.false_pos / max(c.n_frames, 1)
+    return {"rbdc": _envelope_area(fp_rate, c.hit / c.n_regions, fp_limit),
+            "tbdc": _envelope_area(fp_rate, c.tracks_hit / max(c.n_tracks, 1), fp_limit)}
+
+
+def _check_limits(fpr_limit: float = 0.3, beta: float = 0.1, alpha: float = 0.1, fp_limit: float = 1.0) -> None:
+    if not 0.0 < fpr_limit <= 1.0:
+        raise ValueError(f"fpr_limit={fpr_limit}: expected a false positive rate in (0, 1]")
     for key, value in {"beta": beta, "alpha": alpha}.items():
         if not 0.0 < value <= 1.0:
             raise ValueError(f"{key}={value}: expected an overlap fraction in (0, 1]")
     if not fp_limit > 0:
         raise ValueError(f"fp_limit={fp_limit}: expected a positive number of false positives per frame")
-    levels = sorted({int(v) for v in (range(1, LEVELS, 8) if levels is None else levels)}, reverse=True)
-    n_levels = len(levels)
-    regions_hit = np.zeros(n_levels, np.int64)
-    false_pos = np.zeros(n_levels, np.int64)
-    n_regions = n_frames = n_tracks_total = 0
-    track_rates = []  # per track: (regions, detected per level)
-    for name in _checked(maps, masks):
-        m, g = np.asarray(maps[name]), np.asarray(masks[name]).astype(bool)
-        frames, n_tracks = _ground_truth(g)
-        per_track = np.zeros((n_tracks + 1, n_levels), np.int64)
-        track_size = np.zeros(n_tracks + 1, np.int64)
-        for t, (gt_labels, n_gt, track_of) in enumerate(frames):
-            np.add.at(track_size, track_of, 1)
-            for i, level in enumerate(levels):
-                hit, fp = _frame_counts(m[t] >= level, gt_labels, n_gt, beta)
-                regions_hit[i] += int(hit.sum())
-                false_pos[i] += fp
-                np.add.at(per_track[:, i], track_of[hit], 1)
-            n_regions += n_gt
-        n_frames += len(frames)
-        n_tracks_total += n_tracks
-        track_rates.append(per_track[1:] >= alpha * track_size[1:, None])
-    if n_regions == 0:
-        return {"rbdc": None, "tbdc": None, "n_regions": 0, "n_tracks": 0, "n_frames": n_frames}
-    fp_rate = false_pos / max(n_frames, 1)
-    tracks_hit = np.concatenate(track_rates).sum(axis=0)
-    return {"rbdc": _envelope_area(fp_rate, regions_hit / n_regions, fp_limit),
-            "tbdc": _envelope_area(fp_rate, tracks_hit / max(n_tracks_total, 1), fp_limit),
-            "beta": beta, "alpha": alpha, "fp_limit": fp_limit, "n_thresholds": n_levels,
-            "n_regions": n_regions, "n_tracks": n_tracks_total, "n_frames": n_frames}
+
+
+def pixel_metrics(maps: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray], fpr_limit: float = 0.3) -> dict:
+    """``pixel_auroc`` and ``aupro`` (up to ``fpr_limit``) over the videos in both ``maps`` and ``masks``;
+    None where undefined (no anomalous or no normal pixel, no region)."""
+    _check_limits(fpr_limit)
+    c = _sum(_all_counts(maps, masks, [], 0.1, 0.1, regions=False), 0)
+    return {**_pixel(c, fpr_limit), "aupro_fpr_limit": fpr_limit, "n_pixels": int(c.pos.sum() + c.neg.sum()),
+            "n_anomalous_pixels": int(c.pos.sum()), "n_regions": int(c.n_regions)}
+
+
+def _area(x: np.ndarray, y: np.ndarray, limit: float) -> float:
+    """Trapezoid area under (x, y) (x non-decreasing) from 0 to ``limit``, y interpolated at the limit,
+    divided by ``limit``."""
+    keep = x <= limit
+    xs, ys = list(x[keep]), list(y[keep])
+    if xs[-1] < limit and (~keep).any():
+        j = int(np.flatnonzero(~keep)[0])
+        t = (limit - x[j - 1]) / (x[j] - x[j - 1])
+        xs.append(limit)
+        ys.append(y[j - 1] + t * (y[j] - y[j - 1]))
+    return float(np.trapezoid(ys, xs) / limit)
+
+
+def region_track_metrics(maps: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray],
+                         levels: Sequence[int] | None = None, beta: float = 0.1, alpha: float = 0.1,
+                         fp_limit: float = 1.0) -> dict:
+    """``rbdc`` and ``tbdc`` over the videos in both ``maps`` and ``masks``; a threshold at each of
+    ``levels`` (map >= level is detected; default: every 8th level). None without any region."""
+    _check_limits(beta=beta, alpha=alpha, fp_limit=fp_limit)
+    levels = _levels(levels)
+    c = _sum(_all_counts(maps, masks, levels, beta, alpha), len(levels))
+    out = {"n_regions": int(c.n_regions), "n_tracks": int(c.n_tracks), "n_frames": int(c.n_frames)}
+    if not c.n_regions:
+        return {**_regions(c, fp_limit), **out}
+    return {**_regions(c, fp_limit), "beta": beta, "alpha": alpha, "fp_limit": fp_limit,
+            "n_thresholds": len(levels), **out}
 
 
 def _envelope_area(fp_rate: np.ndarray, rate: np.ndarray, limit: float) -> float:
@@ -191,6 +285,29 @@ def _envelope_area(fp_rate: np.ndarray, rate: np.ndarray, limit: float) -> float
     x, best = fp_rate[order], np.maximum.accumulate(rate[order])
     edges = np.append(np.clip(x, 0.0, limit), limit)
     return float((best * np.diff(edges)).sum() / limit)
+
+
+def video_intervals(counts: Sequence[Counts], n_levels: int, fpr_limit: float, fp_limit: float,
+                    n_boot: int = N_BOOT, seed: int = 0) -> dict:
+    """95% percentile intervals of the four metrics over videos: a video (its regions, tracks and
+    normal pixels, all correlated) is the unit resampled, as events are for the frame AUROC
+    (`events`). A resample is a multiplicity per video, so its counts are one matrix product
+    (hand-written: scipy.stats.bootstrap would recompute every resample from the pixels). None for
+    a metric with fewer than `MIN_EVENTS` videos, or undefined in some resample."""
+    keys = ("pixel_auroc", "aupro", "rbdc", "tbdc")
+    if len(counts) < MIN_EVENTS:
+        return {f"{k}_ci": None for k in keys}
+    matrix = np.stack([c.vector() for c in counts])
+    rng = np.random.default_rng([int(seed), len(counts)])
+    weights = rng.multinomial(len(counts), np.full(len(counts), 1 / len(counts)), size=n_boot).astype(np.float64)
+    values: dict[str, list] = {k: [] for k in keys}
+    for row in weights @ matrix:
+        c = Counts.from_vector(row, n_levels)
+        for k, v in {**_pixel(c, fpr_limit), **_regions(c, fp_limit)}.items():
+            values[k].append(v)
+    tail = 100 * (1 - LEVEL) / 2
+    return {f"{k}_ci": None if any(x is None for x in v) else [float(q) for q in np.percentile(v, [tail, 100 - tail])]
+            for k, v in values.items()}
 
 
 def quantise(z: np.ndarray, bounds: tuple[float, float] = MAP_RANGE) -> np.ndarray:
@@ -205,16 +322,30 @@ MODEL_MAP = (f"the score's terms at every position in validation standard deviat
 
 def localization_metrics(maps: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray], n_videos: int,
                          beta: float = 0.1, alpha: float = 0.1, fpr_limit: float = 0.3, fp_limit: float = 1.0,
-                         levels: Sequence[int] | None = None, what: str = MODEL_MAP) -> dict:
+                         levels: Sequence[int] | None = None, what: str = MODEL_MAP,
+                         kinds: Mapping[str, Sequence[str]] | None = None) -> dict:
     """metrics.json's ``localization`` block: pixel AUROC, AUPRO, RBDC, TBDC over the test videos with
-    masks, how many of the ``n_videos`` that is, and the parameters. ``maps`` are in score units
-    (quantised over `MAP_RANGE`) or already uint8 levels (a trivial map: a pixel difference)."""
+    masks, their intervals over videos, per anomaly kind (with the frames' ``kinds``: that kind's
+    regions against every normal pixel and false positive), how many of the ``n_videos`` that is, and
+    the parameters.
+    ``maps`` are in score units (quantised over `MAP_RANGE`) or already uint8 levels (a trivial map:
+    a pixel difference)."""
     if not masks:
         return {"note": "no test video has pixel masks: nothing to localise", "n_videos_with_masks": 0,
                 "n_videos": n_videos}
+    _check_limits(fpr_limit, beta, alpha, fp_limit)
     levels_maps = {name: maps[name] if maps[name].dtype == np.uint8 else quantise(maps[name]) for name in masks}
-    out = {"n_videos_with_masks": len(masks), "n_videos": n_videos, "map": what}
-    out.update(pixel_metrics(levels_maps, masks, fpr_limit))
-    regions = region_track_metrics(levels_maps, masks, levels, beta, alpha, fp_limit)
-    out.update({k: v for k, v in regions.items() if k != "n_regions"})
-    return out
+    levels = _levels(levels)
+    counts = _all_counts(levels_maps, masks, levels, beta, alpha, kinds=kinds)
+    c = _sum(counts, len(levels))
+    by_kind = {k: {**_pixel(kc, fpr_limit), **_regions(kc, fp_limit)} for k, kc in _kind_totals(counts, c, len(levels)).items()}
+    return {"n_videos_with_masks": len(masks), "n_videos": n_videos, "map": what,
+            **_pixel(c, fpr_limit), **_regions(c, fp_limit),
+            **video_intervals(counts, len(levels), fpr_limit, fp_limit),
+            **{f"{key}_by_kind": {k: v[key] for k, v in by_kind.items()} for key in ("pixel_auroc", "rbdc", "tbdc")},
+            "aupro_fpr_limit": fpr_limit, "beta": beta, "alpha": alpha, "fp_limit": fp_limit,
+            "n_thresholds": len(levels), "n_pixels": int(c.pos.sum() + c.neg.sum()),
+            "n_anomalous_pixels": int(c.pos.sum()), "n_regions": int(c.n_regions), "n_tracks": int(c.n_tracks),
+            "n_frames": int(c.n_frames),
+            "bootstrap": {"n_boot": N_BOOT, "seed": 0, "level": LEVEL,
+                          "resampled": "the test videos with masks (each with its regions, tracks and normal pixels)"}}

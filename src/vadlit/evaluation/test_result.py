@@ -52,7 +52,7 @@ def test_result(batches: Iterable[ClipScores], dataset, last_only: bool, options
     labels, kinds = truth
     metrics = compute_metrics(scores, labels, kinds)
     if maps is not None or localize:  # where the anomaly is: the maps against the masks of the videos with them
-        metrics["localization"] = localization_metrics(maps or {}, masks or {}, n_videos=len(scores))
+        metrics["localization"] = localization_metrics(maps or {}, masks or {}, n_videos=len(scores), kinds=kinds)
     return TestResult(scores, labels, kinds, metrics, skipped, maps, masks)
 
 

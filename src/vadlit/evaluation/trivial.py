@@ -142,7 +142,7 @@ def trivial_baselines(
             maps["foreground"] = lambda v: foreground_maps(v.frames, frame_bg)
         for what, make in maps.items():
             out[what]["localization"] = localization_metrics(
-                {name: make(test[name]) for name in masks}, masks, n_videos=len(test),
+                {name: make(test[name]) for name in masks}, masks, n_videos=len(test), kinds=kinds,
                 what=f"per-pixel {what.replace('_', ' ')} (mean absolute difference over channels, 0..255)")
     out["background"] = note
     return out

@@ -16,7 +16,7 @@ import numpy as np
 from vadlit.errors import VadlitError
 from vadlit.files import FileSet, all_or_none, save_figure, save_text
 from vadlit.reporting.markdown import render_markdown
-from vadlit.reporting.summary import METRICS, Summary, VariantSummary, summarize
+from vadlit.reporting.summary import LOCALIZATION, METRICS, Summary, VariantSummary, summarize
 from vadlit.reporting.sweep import Sweep
 
 
@@ -27,6 +27,8 @@ def write_csv(summary: Summary, path: Path, files: FileSet | None = None) -> Pat
         header += [f"{m}_mean", f"{m}_std"]
     for k in summary.kinds:
         header += [f"auroc_{k}_mean", f"auroc_{k}_std"]
+    for k in LOCALIZATION:
+        header += [f"{k}_mean", f"{k}_std"]
 
     def num(x):
         return "" if x is None else repr(float(x))
@@ -44,6 +46,8 @@ def write_csv(summary: Summary, path: Path, files: FileSet | None = None) -> Pat
         for k in summary.kinds:
             s = v.by_kind.get(k)
             row += [num(s.mean if s else None), num(s.std if s else None)]
+        for k in LOCALIZATION:
+            row += [num(v.localization[k].mean), num(v.localization[k].std)]
         writer.writerow(row)
     save_text(path, fh.getvalue(), files)
     return path

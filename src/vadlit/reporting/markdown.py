@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from vadlit.reporting.jobs import REPLICATE, Job
 from vadlit.reporting.summary import Summary
-from vadlit.reporting.tables import kinds_table, md_table, paired_table, results_table
+from vadlit.reporting.localization import localization_section
+from vadlit.reporting.tables import METRIC_TITLES, kinds_table, md_table, paired_table, results_table
 from vadlit.reporting.text import DASH
 from vadlit.reporting.trivial import trivial_section
 
@@ -48,6 +49,22 @@ def _setup_lines(summary: Summary) -> list[str]:
     if varies:
         lines.append("- Differs between runs: " + ", ".join(varies) + " (check that this is a factor of the study)")
     return lines
+
+
+def _convention_lines(summary: Summary) -> list[str]:
+    """One bullet per frame-level AUROC column: the convention recorded in the runs' metrics.json
+    (`conventions`), every distinct one when runs disagree, or that it was not recorded."""
+    recorded: dict[str, list[str]] = {}
+    for j in (j for v in summary.variants for j in v.finished):
+        conventions = j.metrics.get("conventions")
+        for key in ("auroc", "auroc_macro", "auroc_macro_padded"):
+            text = conventions.get(key) if isinstance(conventions, dict) else None
+            recorded.setdefault(key, [])
+            if text and text not in recorded[key]:
+                recorded[key].append(text)
+    lines = [f"- {METRIC_TITLES[key]}: " + (" / ".join(texts) or "not recorded by these runs")
+             for key, texts in recorded.items()]
+    return lines + ["- AP and EER: all test frames of all videos pooled (micro), like AUROC."]
 
 
 def _runs_table(jobs: list[Job], what: str) -> str:
@@ -98,8 +115,8 @@ def render_markdown(summary: Summary) -> str:
 
     lines += ["", "## Results (mean ± std over seeds, %)", "", results_table(summary), "",
               "n = finished seeds / expected seeds. ± is the sample standard deviation over seeds (ddof=1; "
-              "— with one seed). AUROC is frame-level over all test frames (micro), AUROC macro the mean "
-              "per-video AUROC. Best mean per column in bold (lowest for EER)."]
+              "— with one seed). Best mean per column in bold (lowest for EER). Frame-level conventions, as "
+              "the runs recorded them:", *_convention_lines(summary)]
     if summary.test_statistics:
         lines.append("‡ used test statistics (see above).")
 
@@ -114,6 +131,8 @@ def render_markdown(summary: Summary) -> str:
     lines += ["", "## AUROC per anomaly kind (mean ± std over seeds, %)", "", kinds_table(summary)]
 
     lines += ["", "## Trivial baselines on the same test frames (%)", "", *trivial_section(summary)]
+
+    lines += ["", "## Where: localisation (mean ± std over seeds, %)", "", *localization_section(summary)]
 
     lines += ["", "## Runs not in the table", ""]
     failed, unfinished, missing = sweep.by_status("failed"), sweep.by_status("unfinished"), sweep.by_status("missing")

@@ -8,6 +8,7 @@ seed, with the baseline (heads = 0) of the same other factors. Numbers only: ren
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,14 @@ import numpy as np
 from vadlit.reporting.jobs import Job, as_number
 from vadlit.reporting.sweep import Sweep
 
-METRICS = ("auroc", "auroc_macro", "ap", "eer")
+METRICS = ("auroc", "auroc_macro", "auroc_macro_padded", "ap", "eer")
+# metrics.json's `localization` block: where the anomaly is (runs with anomaly maps and pixel masks)
+LOCALIZATION = ("pixel_auroc", "aupro", "rbdc", "tbdc")
+
+
+def localization_value(job: Job, key: str) -> float | None:
+    block = job.metrics.get("localization")
+    return as_number(block.get(key)) if isinstance(block, dict) else None
 
 
 @dataclass
@@ -50,6 +58,7 @@ class VariantSummary:
     stats: dict[str, Stat]
     by_kind: dict[str, Stat]
     test_statistics: list[Job]                  # finished runs that used test statistics
+    localization: dict[str, Stat]               # LOCALIZATION key -> over the seeds that recorded it
 
     @property
     def n(self) -> int:
@@ -71,7 +80,7 @@ class Pair:
     variant: VariantSummary
     baseline: VariantSummary
     seeds: list
-    diffs: list[float]                          # AUROC(variant) - AUROC(baseline) per seed (fraction)
+    diffs: list[float]                          # e.g. AUROC(variant) - AUROC(baseline) per seed (fraction)
     p_value: float | None
 
     @property
@@ -152,7 +161,9 @@ def summarize(sweep: Sweep) -> Summary:
         variants.append(VariantSummary(
             key=key, factors=factors, display=display, label=label, jobs=jobs, finished=finished, heads=heads,
             stats=stats, by_kind={k: Stat(v) for k, v in by_kind.items()},
-            test_statistics=[j for j in finished if j.uses_test_statistics]))
+            test_statistics=[j for j in finished if j.uses_test_statistics],
+            localization={k: Stat([x for x in (localization_value(j, k) for j in finished) if x is not None])
+                          for k in LOCALIZATION}))
     kinds.sort()
     _disambiguate(variants, sweep.factors)
 
@@ -178,7 +189,7 @@ def summarize(sweep: Sweep) -> Summary:
         if not matches:
             unpaired.append(v)
         for b in matches:
-            pairs.append(_pair(v, b))
+            pairs.append(paired(v, b))
     return Summary(sweep=sweep, variants=variants, kinds=kinds, heads_factors=heads_factors,
                    other_factors=other, has_baseline=bool(baselines), pairs=pairs, unpaired=unpaired,
                    test_statistics=[j for v in variants for j in v.test_statistics])
@@ -199,13 +210,18 @@ def _disambiguate(variants: list[VariantSummary], factors: list[str]) -> None:
         v.label = ", ".join(f"{f}={v.display[f]}" for f in factors) or "(all runs)"
 
 
-def _pair(variant: VariantSummary, baseline: VariantSummary) -> Pair:
+def _auroc(job: Job) -> float | None:
+    return as_number(job.metrics.get("auroc"))
+
+
+def paired(variant: VariantSummary, baseline: VariantSummary, value: Callable[[Job], float | None] = _auroc) -> Pair:
+    """``variant`` against ``baseline`` seed by seed on one number of each run (default: its AUROC)."""
     from scipy import stats
 
-    base = {j.seed: as_number(j.metrics.get("auroc")) for j in baseline.finished}
+    base = {j.seed: value(j) for j in baseline.finished}
     seeds, a, b = [], [], []
     for j in variant.finished:
-        x, y = as_number(j.metrics.get("auroc")), base.get(j.seed)
+        x, y = value(j), base.get(j.seed)
         if j.seed in base and x is not None and y is not None:
             seeds.append(j.seed)
             a.append(x)

@@ -13,7 +13,8 @@ from vadlit.reporting.summary import METRICS, Stat, Summary, VariantSummary
 from vadlit.reporting.sweep import Sweep
 from vadlit.reporting.text import DASH
 
-METRIC_TITLES = {"auroc": "AUROC", "auroc_macro": "AUROC macro", "ap": "AP", "eer": "EER ↓"}
+METRIC_TITLES = {"auroc": "AUROC", "auroc_macro": "AUROC macro", "auroc_macro_padded": "AUROC padded macro",
+                 "ap": "AP", "eer": "EER ↓"}
 LOWER_IS_BETTER = {"eer"}
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from vadlit.evaluation.localization import pixel_metrics, region_track_metrics
+from vadlit.evaluation.localization import localization_metrics, pixel_metrics, region_track_metrics
 
 H = W = 12
 
@@ -103,3 +103,37 @@ def test_maps_of_the_wrong_type_are_refused():
     m, g = _video(1)
     with pytest.raises(ValueError, match="uint8"):
         pixel_metrics({"v": m.astype(np.float32)}, {"v": g})
+
+
+def test_each_kind_is_judged_on_its_own_regions_against_every_normal_pixel():
+    """One video's object is found, another's runner is missed: per kind 1 and 0, overall a half."""
+    found_m, found_g = _video(2)
+    missed_m, missed_g = _video(2)
+    for t in range(2):
+        _square(found_g, t, 2, 2, True)
+        _square(missed_g, t, 6, 6, True)
+    found_m[found_g] = 200
+    maps, masks = {"a": found_m, "b": missed_m}, {"a": found_g, "b": missed_g}
+    kinds = {"a": ["object", "object"], "b": ["running", "running"]}
+    block = localization_metrics(maps, masks, n_videos=2, kinds=kinds)
+    assert block["rbdc_by_kind"] == {"object": 1.0, "running": 0.0}
+    assert block["tbdc_by_kind"] == {"object": 1.0, "running": 0.0}
+    assert block["pixel_auroc_by_kind"]["object"] == 1.0
+    assert block["pixel_auroc_by_kind"]["running"] == 0.5, "the runner's pixels tie with every normal pixel (all 0)"
+    assert block["rbdc"] == pytest.approx(0.5) and block["tbdc"] == pytest.approx(0.5)
+
+
+def test_intervals_resample_videos_and_need_two_of_them():
+    m, g = _video(3)
+    for t in range(3):
+        _square(g, t, 2, 2, True)
+    m[g] = 120
+    one = localization_metrics({"v": m}, {"v": g}, n_videos=1)
+    assert one["rbdc_ci"] is None and one["pixel_auroc_ci"] is None, "one video: no interval over videos"
+    same = localization_metrics({"v": m, "w": m.copy()}, {"v": g, "w": g.copy()}, n_videos=2)
+    assert same["rbdc_ci"] == [1.0, 1.0] and same["pixel_auroc_ci"] == [1.0, 1.0], "identical videos: no spread"
+    missed = np.zeros_like(m)
+    mixed = localization_metrics({"v": m, "w": missed}, {"v": g, "w": g.copy()}, n_videos=2)
+    lo, hi = mixed["rbdc_ci"]
+    assert lo == 0.0 and hi == 1.0 and lo <= mixed["rbdc"] <= hi, "a resample may draw either video twice"
+    assert mixed["bootstrap"]["n_boot"] == 1000

@@ -265,7 +265,7 @@ def test_load_sweep_errors(tmp_path):
 def test_cli_prints_table_and_paths(heads_sweep, tmp_path, capsys):
     assert main([str(heads_sweep), "--out", str(tmp_path / "report")]) == 0
     out = capsys.readouterr().out
-    assert "| model | n | AUROC (%) | AUROC macro (%) | AP (%) | EER ↓ (%) |" in out
+    assert "| model | n | AUROC (%) | AUROC macro (%) | AUROC padded macro (%) | AP (%) | EER ↓ (%) |" in out
     assert "| ta2 | 2/3 |" in out
     for name in ("report.md", "results.csv", "report.png"):
         assert f"wrote {tmp_path / 'report' / name}" in out
@@ -296,3 +296,32 @@ def test_resumed_sweep_matches_its_jobs(tmp_path):
     assert sweep.factors == ["model"]
     c = sweep.counts()
     assert (c["expected"], c["finished"], c["missing"], c["outside_grid"]) == (4, 4, 0, 0)
+
+
+def test_the_report_localises_each_variant_and_pairs_it_with_the_baseline(heads_sweep, tmp_path):
+    from tests.helpers.sweeps import fake_localization
+
+    paths = write_report(load_sweep(heads_sweep), tmp_path / "report")
+    md = paths["report.md"].read_text()
+    section = md.split("## Where: localisation")[1].split("\n## ")[0]
+    rows = table_rows(section.split("\n\n")[1])
+    seeds = finished_seeds("ta4")
+    rbdc = [fake_localization("ta4", s)["rbdc"] for s in seeds]
+    assert rows["model=ta4"][1] == "6"
+    assert rows["model=ta4"][4] == f"{100 * np.mean(rbdc):.1f} ± {100 * np.std(rbdc, ddof=1):.1f}"
+    pairs = table_rows(section.split("\n\n")[3])
+    both = [s for s in seeds if s in finished_seeds("baseline")]
+    a = [fake_localization("ta4", s)["tbdc"] for s in both]
+    b = [fake_localization("baseline", s)["tbdc"] for s in both]
+    p = stats.ttest_rel(a, b).pvalue
+    assert pairs["model=ta4"][4].endswith(f"p {p:.3f})") or (p < 0.001 and pairs["model=ta4"][4].endswith("< 0.001)"))
+    with open(paths["results.csv"], newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["model"] == "ta4")
+    assert float(row["rbdc_mean"]) == pytest.approx(np.mean(rbdc))
+
+
+def test_the_report_says_which_convention_each_frame_number_uses(heads_sweep, tmp_path):
+    md = write_report(load_sweep(heads_sweep), tmp_path / "report")["report.md"].read_text()
+    assert "- AUROC: micro: pooled" in md
+    assert "- AUROC macro: macro: one-class videos skipped" in md
+    assert "- AUROC padded macro: padded macro: one pseudo-frame of each class per video" in md
