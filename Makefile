@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml
 		$(BIN)/pip install -q --no-index --no-deps "torch==$(TORCH_VERSION)" 2>/dev/null \
 		|| $(BIN)/pip install -q --no-deps "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX); \
 	fi
-	$(BIN)/pip install -q -e '.[dev,sweep]'
+	$(BIN)/pip install -q -e '.[dev,sweep,optuna]'
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install vadlit with its dependencies (CPU or CUDA torch)
@@ -53,12 +53,11 @@ analyze: $(STAMP) ## Attention statistics and maps of a checkpoint on the test c
 score: $(STAMP) ## Score a video file or frame folder: make score CKPT=... INPUT=video.avi [ARGS=threshold_quantile=0.99]
 	$(BIN)/vadlit-score ckpt_path=$(CKPT) input=$(INPUT) $(ARGS)
 
-ablation: $(STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 5 seeds) on DATA, on every GPU present (else CPU), then its report
+ablation: $(STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 5 seeds) on DATA, on every GPU present (else CPU); the sweep writes and prints its report
 	@gpus=$$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); \
 	if [ "$${gpus:-0}" -gt 1 ]; then launcher="hydra/launcher=ray_local"; echo "$$gpus GPUs: one job per GPU (Ray)"; \
 	else launcher=""; echo "$${gpus:-0} GPU(s): jobs run one after another"; fi; \
-	$(BIN)/vadlit-train -m experiment=$(STUDY) data=$(DATA) $(if $(ROOT),data.root=$(ROOT)) $$launcher $(ARGS) \
-	&& $(BIN)/vadlit-report "$$(ls -d outputs/$(STUDY)/multiruns/*/ | sort | tail -1)"
+	$(BIN)/vadlit-train -m experiment=$(STUDY) data=$(DATA) $(if $(ROOT),data.root=$(ROOT)) $$launcher $(ARGS)
 
 report: $(STAMP) ## Tables, CSV and plot of a sweep: make report [SWEEP=outputs/<study>/multiruns/<sweep>] (default: newest)
 	$(BIN)/vadlit-report $(if $(SWEEP),$(SWEEP),"$$(ls -dt outputs/*/multiruns/*/ | head -1)")

@@ -52,6 +52,9 @@ def test_ray_launcher_runs_jobs_concurrently_each_on_its_own_gpu(tmp_path):
     assert a[0] <= b[1] and b[0] <= a[1], "the two jobs ran at the same time"
     sweep = next((tmp_path / "outputs" / "ablation_heads" / "multiruns").iterdir())
     assert len(list(sweep.glob("*/metrics.json"))) == 2
+    # the sweep ends with its report written and its table printed: one command for a study
+    assert (sweep / "report.md").is_file() and (sweep / "results.csv").is_file()
+    assert "| model | n | AUROC (%)" in proc.stdout and f"wrote {sweep / 'report.md'}" in proc.stdout
 
 
 @pytest.mark.slow  # the longest end-to-end runs: make test-all

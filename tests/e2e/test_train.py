@@ -76,9 +76,16 @@ def test_fp16_mixed_precision_steps_both_optimizers_through_one_loss_scaler(tmp_
 
 def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     run_dir = tmp_path / "my run"
-    proc = cli("vadlit-train", TINY + [f"hydra.run.dir={run_dir}"], tmp_path)
+    proc = cli("vadlit-train", TINY + [f"hydra.run.dir={run_dir}", "trainer.max_epochs=2"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "test AUROC" in proc.stdout
+    # not a terminal (captured): a line per epoch on stdout and in the log, the summary once in each
+    log_text = (run_dir / "train.log").read_text()
+    for text in (proc.stdout, log_text):
+        assert text.count("test AUROC") == 1, text[-2000:]
+        lines = [line for line in text.splitlines() if "epoch " in line and "s/epoch" in line]
+        assert [line.split("epoch ")[1].split(":")[0] for line in lines] == ["1/2", "2/2"], lines
+        assert "val/con_loss" in lines[0] and "ETA" in lines[0] and "ETA" not in lines[1]
+    assert "where (" in proc.stdout and "RBDC" in proc.stdout
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for key in ["auroc", "auroc_macro", "ap", "eer", "auroc_by_kind", "n_frames", "n_videos", "params", "model",
                 "checkpoint", "options"]:
@@ -93,7 +100,9 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    (named,) = (run_dir / "tensorboard").iterdir()
+    assert named.name == "ta4-reconstruct-seed0", "TensorBoard names the run by what it is"
+    events = EventAccumulator(str(named), size_guidance={"images": 0, "scalars": 0})
     events.Reload()
     tags = events.Tags()
     assert {"val/reconstruction", "test/anomaly_maps", "test/roc", "attention/generator",
@@ -101,6 +110,9 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     curves = [t for t in tags["images"] if t.startswith("test/scores/")]
     assert sorted(curves) == ["test/scores/test_001", "test/scores/test_002"], "one score curve per test video"
     assert {"train/g_loss_step", "val/con_loss", "test/auroc", "hparams/auroc"} <= set(tags["scalars"])
+    # one step axis: figures at the scalars' step (batches trained, 2 epochs x 2), not optimizer steps (G and D)
+    assert events.Scalars("test/auroc")[-1].step == events.Images("test/roc")[-1].step == 4
+    assert events.Images("val/reconstruction")[0].step == events.Scalars("val/con_loss")[0].step == 2
 
     ckpt = metrics["checkpoint"]["path"]
     eval_dir = tmp_path / "eval"

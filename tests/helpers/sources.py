@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from vadlit.data.source import NORMAL, Source, VideoData, VideoRecord
+from vadlit.data.sources.synthetic import SyntheticSource
 
 
 class ArraySource(Source):
@@ -38,3 +41,22 @@ class ArraySource(Source):
     def cache_key(self) -> dict:
         return {"train": self.train_lengths, "test": self.test_lengths, "size": self.size,
                 "channels": self.channels, "seed": self.seed}
+
+
+class RelabelledSynthetic(SyntheticSource):
+    """The synthetic benchmark with every test video's frame labels (and kinds) reversed in time:
+    the same pixels and training videos, other ground truth; for checking what never sees the labels."""
+
+    name = "synthetic_relabelled"
+
+    def videos(self, split: str) -> list[VideoRecord]:
+        records = super().videos(split)
+        if split != "test":
+            return records
+
+        def relabelled(load, transform=None) -> VideoData:
+            video = load(transform)
+            kinds = None if video.kinds is None else list(video.kinds[::-1])
+            return VideoData(video.frames, video.labels[::-1].copy(), kinds, video.masks)
+
+        return [VideoRecord(r.name, functools.partial(relabelled, r.load)) for r in records]

@@ -212,8 +212,12 @@ def _check_overlays(primary: str, overrides: list[str], choices) -> None:
     arguments of a target the case builds (e.g. trainer.limit_train_batches)."""
     for group, option in choices.items():
         if (group, option) in OVERLAYS:
-            base = _compose(primary, [o for o in overrides if not o.startswith(f"{group}=")])
-            keys = _leaves(OmegaConf.to_container(OmegaConf.load(CONF / group / f"{option}.yaml")))
+            overlay = OmegaConf.to_container(OmegaConf.load(CONF / group / f"{option}.yaml"))
+            # the groups it switches (`override /hydra/sweeper: optuna`) are part of what it sets keys of
+            switched = [f"{k.removeprefix('override /')}={v}" for entry in overlay.pop("defaults", [])
+                        if isinstance(entry, dict) for k, v in entry.items() if k.startswith("override /")]
+            base = _compose(primary, [o for o in overrides if not o.startswith(f"{group}=")] + switched)
+            keys = _leaves(overlay)
             unknown = [k for k in keys if not _has_key(_whole(base), k, or_argument=True)]
             assert not unknown, f"{group}/{option}.yaml sets keys that {primary} does not have: {unknown}"
 

@@ -12,7 +12,7 @@ import lightning.pytorch as L
 import numpy as np
 
 from vadlit.callbacks.score_curves import runs
-from vadlit.callbacks.tensorboard import tensorboard_writer
+from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
 from vadlit.callbacks.test_result_view import TestResultView
 
 MIN_SCALE = 3.0  # the colour scale spans at least 3 validation standard deviations
@@ -90,4 +90,4 @@ class AnomalyMapOverlays(TestResultView):
                  "mask": masks[name][t] if name in masks else None,
                  "label": f"{name} · frame {t + 1}\n{kind} · score {result.scores[name][t]:.2f}"}
                 for name, t, kind in picked]
-        writer.add_figure("test/anomaly_maps", overlay_figure(rows), trainer.global_step)
+        writer.add_figure("test/anomaly_maps", overlay_figure(rows), log_step(trainer))

@@ -14,7 +14,7 @@ import torch
 
 from vadlit.analysis.attention_stats import maps_figure, mean_maps
 from vadlit.analysis.probe import attention_weights, clip_kind
-from vadlit.callbacks.tensorboard import tensorboard_writer
+from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
 from vadlit.data.source import NORMAL
 from vadlit.errors import VadlitError
 from vadlit.models.ocr_gan_video.lightning_model import to_unit_range
@@ -78,8 +78,8 @@ class AttentionMaps(L.Callback):
         for layer, w in weights.items():
             maps = mean_maps(w).numpy()
             fig, _ = maps_figure({t: m for t, m in zip(titles, maps)},
-                                 f"{layer} attention (mean over positions), step {trainer.global_step}")
-            writer.add_figure(f"{prefix}attention/{layer}", fig, trainer.global_step)
+                                 f"{layer} attention (mean over positions), step {log_step(trainer)}")
+            writer.add_figure(f"{prefix}attention/{layer}", fig, log_step(trainer))
 
     def on_validation_end(self, trainer: L.Trainer, pl_module) -> None:
         if not trainer.sanity_checking and trainer.current_epoch % self.every_n_epochs == 0:

@@ -6,7 +6,7 @@ import lightning.pytorch as L
 import torch
 from einops import rearrange
 
-from vadlit.callbacks.tensorboard import tensorboard_writer
+from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
 
 
 def clip_grid(x: torch.Tensor, x_hat: torch.Tensor, max_clips: int = 2) -> torch.Tensor:
@@ -35,7 +35,7 @@ class ReconstructionGrid(L.Callback):
         writer = tensorboard_writer(trainer)
         if writer is None or not isinstance(outputs, dict) or "x_hat" not in outputs:
             return
-        writer.add_image(tag, clip_grid(outputs["x"], outputs["x_hat"], self.max_clips), trainer.global_step)
+        writer.add_image(tag, clip_grid(outputs["x"], outputs["x_hat"], self.max_clips), log_step(trainer))
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
         if batch_idx == 0 and not trainer.sanity_checking and trainer.current_epoch % self.every_n_epochs == 0:

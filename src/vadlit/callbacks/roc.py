@@ -1,12 +1,12 @@
-"""The test ROC curve as a TensorBoard figure, from the same frame scores as metrics.json."""
+"""The test ROC and precision-recall curves as TensorBoard figures, from the same frame scores as metrics.json."""
 
 from __future__ import annotations
 
 import lightning.pytorch as L
 
-from vadlit.callbacks.tensorboard import tensorboard_writer
+from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
 from vadlit.callbacks.test_result_view import TestResultView
-from vadlit.evaluation.metrics import roc_curve
+from vadlit.evaluation.metrics import pr_curve, roc_curve
 
 
 class RocCurve(TestResultView):
@@ -25,5 +25,15 @@ class RocCurve(TestResultView):
         ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=0.8)
         ax.set(xlabel="false positive rate", ylabel="true positive rate", title="frame-level ROC (test)")
         ax.legend(loc="lower right")
-        writer.add_figure("test/roc", fig, trainer.global_step)
+        writer.add_figure("test/roc", fig, log_step(trainer))
+        plt.close(fig)
+
+        precision, recall = pr_curve(result.scores, result.labels)
+        positives = sum(int(y.sum()) for y in result.labels.values()) / sum(len(y) for y in result.labels.values())
+        fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+        ax.plot(recall, precision, label=f"AP {result.metrics.get('ap') or float('nan'):.3f}")
+        ax.axhline(positives, linestyle="--", color="grey", linewidth=0.8, label=f"chance {positives:.3f}")
+        ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="frame-level precision-recall (test)")
+        ax.legend(loc="upper right")
+        writer.add_figure("test/pr", fig, log_step(trainer))
         plt.close(fig)

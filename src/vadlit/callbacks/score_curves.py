@@ -9,7 +9,7 @@ from __future__ import annotations
 import lightning.pytorch as L
 import numpy as np
 
-from vadlit.callbacks.tensorboard import tensorboard_writer
+from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
 from vadlit.callbacks.test_result_view import TestResultView
 
 
@@ -57,4 +57,4 @@ class ScoreCurves(TestResultView):
         for name in names[: self.max_videos]:
             labels = None if result.labels is None else result.labels[name]
             writer.add_figure(f"test/scores/{name}", score_curve_figure(name, result.scores[name], labels),
-                              trainer.global_step)
+                              log_step(trainer))

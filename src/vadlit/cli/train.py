@@ -13,10 +13,10 @@ from vadlit.cli.errors import composition_errors_as_messages, user_errors_as_mes
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 @user_errors_as_messages
 def main(cfg: DictConfig) -> float | None:
-    from vadlit.tasks.train import run_job  # imported here so `--help` stays fast
+    # imported here so `--help` stays fast
+    from vadlit.tasks.train import run_job, sweep_objective
 
-    metrics = run_job(cfg, multirun=in_sweep())
-    return None if not metrics else metrics.get("auroc")  # the value a Hydra sweeper would optimise
+    return sweep_objective(run_job(cfg, multirun=in_sweep()))
 
 
 if __name__ == "__main__":

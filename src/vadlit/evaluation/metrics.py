@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from torchmetrics.functional.classification import binary_auroc, binary_average_precision, binary_roc
+from torchmetrics.functional.classification import (binary_auroc, binary_average_precision,
+                                                    binary_precision_recall_curve, binary_roc)
 
 from vadlit.errors import DataError
 from vadlit.evaluation.events import N_BOOT, event_intervals
@@ -290,3 +291,13 @@ def headline(metrics: Mapping, prefix: str = "") -> dict[str, float]:
     values = {name: metrics.get(name) for name in HEADLINE}
     values.update({f"auroc_{kind}": v for kind, v in (metrics.get("auroc_by_kind") or {}).items()})
     return {f"{prefix}{name}": float(v) for name, v in values.items() if v is not None}
+
+
+def pr_curve(scores: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled precision-recall curve over all videos: (precision, recall), recall decreasing to 0;
+    the one `ap` summarises. Raises DataError when the frames are all one class."""
+    roc_curve(scores, labels)  # the same checks, the same error
+    _, s_list, y_list, _ = _validate(scores, labels, None)
+    r, _, _ = _ranks(np.concatenate(s_list))
+    precision, recall, _ = binary_precision_recall_curve(r, _target(np.concatenate(y_list)), validate_args=False)
+    return precision.numpy().astype(np.float64), recall.numpy().astype(np.float64)

@@ -20,6 +20,9 @@ from vadlit.reporting.summary import LOCALIZATION, METRICS, Summary, VariantSumm
 from vadlit.reporting.sweep import Sweep
 
 
+MIN_RANGE = 20.0  # points of AUROC the plot's y-axis spans at least
+
+
 def write_csv(summary: Summary, path: Path, files: FileSet | None = None) -> Path:
     """One row per variant: factor values, heads, n, and mean / std of every metric as fractions."""
     header = [*summary.sweep.factors, "variant", "heads", "n", "n_expected", "uses_test_statistics"]
@@ -116,6 +119,13 @@ def write_plot(summary: Summary, path: Path, files: FileSet | None = None) -> Pa
         ax.set_xticks(range(len(xlabels)))
         ax.set_xticklabels(xlabels)
         ax.set_xlim(-0.5, len(xlabels) - 0.5)
+    # a chance line and at least MIN_RANGE points of y-axis: a 0.07-point spread must not fill the plot
+    ax.axhline(50, color="grey", linestyle="--", linewidth=0.8, label="chance (50)")
+    low, high = ax.get_ylim()
+    if high - low < MIN_RANGE:
+        middle = (low + high) / 2
+        low, high = middle - MIN_RANGE / 2, middle + MIN_RANGE / 2
+    ax.set_ylim(max(0.0, min(low, 48.0)), min(100.0, max(high, low + MIN_RANGE)))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("frame-level AUROC (%)")
     where = sweep.path.resolve()

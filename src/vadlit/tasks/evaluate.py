@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import lightning.pytorch as L
 
+from vadlit.callbacks.tensorboard import log_step
 from vadlit.callbacks.test_result_view import TestResultView
 from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.postprocess import ScoreOptions
@@ -22,7 +23,7 @@ def evaluate(trainer: L.Trainer, model, datamodule, options: ScoreOptions, ckpt_
     result = test_result(batches, trainer.predict_dataloaders.dataset, model.last_only, options, model.localize)
     if result.metrics:
         for logger in trainer.loggers:
-            logger.log_metrics(headline(result.metrics, prefix="test/"), step=trainer.global_step)
+            logger.log_metrics(headline(result.metrics, prefix="test/"), step=log_step(trainer))
     for callback in trainer.callbacks:
         if isinstance(callback, TestResultView):
             callback.show(trainer, model, result)

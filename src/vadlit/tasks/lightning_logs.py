@@ -13,6 +13,24 @@ class _DropTips(logging.Filter):
         return "💡" not in record.getMessage()
 
 
+SUMMARY = "vadlit.summary"  # the summary a run prints: written to the log file, not printed twice
+
+
+class _NotSummary(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != SUMMARY
+
+
+def log_summary(text: str) -> None:
+    """``text`` printed (as it is, on stdout) and written to the run's log file (Hydra's file handler),
+    so a log holds the run's result too; the console handlers skip it, so it shows once."""
+    print(text)
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler, logging.FileHandler) and not any(isinstance(f, _NotSummary) for f in handler.filters):
+            handler.addFilter(_NotSummary())
+    logging.getLogger(SUMMARY).info(text.strip())
+
+
 def quiet_lightning() -> None:
     """One copy of each Lightning message (through Hydra's handlers), no tips, no upstream deprecations."""
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,8 @@ from vadlit.evaluation.test_result import TestResult
 from vadlit.evaluation.trivial import run_baselines
 from vadlit.files import all_or_none
 from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
+from vadlit.tasks.lightning_logs import log_summary
 
-log = logging.getLogger(__name__)
 
 
 def write_results(out_dir: Path, cfg: DictConfig, model: VideoAnomalyModule, datamodule, result: TestResult,
@@ -67,7 +66,7 @@ def hparams_row(cfg: DictConfig, model: VideoAnomalyModule) -> dict[str, Any]:
     hp = model.hparams
     return {
         "variant": str(hp.get("variant") or f"heads{hp.heads}"),
-        "heads": int(hp.heads),
+        "heads": str(int(hp.heads)),  # a factor: TensorBoard shows "4", not 4.0000
         "objective": str(hp.objective),
         "seed": int(cfg.seed),
         "clip_len": int(hp.clip_len),
@@ -99,21 +98,32 @@ def _by_kind(metrics: dict, intervals: bool = True) -> str:
                      for k, v in (metrics.get("auroc_by_kind") or {}).items())
 
 
+def _where(block: dict | None) -> str:
+    """`\nwhere: pixel AUROC 96.0 [94.9, 97.0], RBDC 11.0 [4.2, 20.0], TBDC 16.7 [...]` (intervals over videos)."""
+    if not isinstance(block, dict) or not block.get("n_videos_with_masks"):
+        return ""
+    cells = []
+    for key, title in (("pixel_auroc", "pixel AUROC"), ("rbdc", "RBDC"), ("tbdc", "TBDC")):
+        ci = block.get(f"{key}_ci")
+        cells.append(f"{title} {_pct(block.get(key))}" + (f" [{_pct(ci[0])}, {_pct(ci[1])}]" if ci else ""))
+    return f"\nwhere ({block['n_videos_with_masks']} videos with masks): " + ", ".join(cells)
+
+
 def print_summary(metrics: dict, out_dir: Path) -> None:
     if metrics.get("auroc") is None:
         # no labels at all, or labels of one class only (metrics.json's warnings say which)
         why = (metrics.get("warnings") or [None])[0] or "the test videos have no ground truth, so no metrics"
-        log.info("test scores written to %s (%s)", out_dir, why)
-        print(f"no AUROC: {why}\nscores: {out_dir / 'scores.csv'}")
+        log_summary(f"no AUROC: {why}\nscores: {out_dir / 'scores.csv'}")
         return
     kinds = _by_kind(metrics)
     trivial = metrics.get("trivial_baselines") or {}
     trivial_text = ", ".join(f"{name.replace('_', ' ')} {_pct(m.get('auroc'))} ({_by_kind(m, intervals=False)})"
                              for name, m in trivial.items() if isinstance(m, dict))
-    print(
+    log_summary(
         f"\ntest AUROC {_pct(metrics['auroc'])}% (macro {_pct(metrics.get('auroc_macro'))}%, "
         f"AP {_pct(metrics.get('ap'))}%, EER {_pct(metrics.get('eer'))}%)"
         + (f"\nAUROC by kind: {kinds}" if kinds else "")
         + (f"\ntrivial: {trivial_text}" if trivial_text else "")
+        + _where(metrics.get("localization"))
         + f"\nrun folder: {out_dir}"
     )

@@ -31,6 +31,15 @@ def run_job(cfg: DictConfig, multirun: bool = False) -> dict[str, Any] | None:
     return failures_recorded(run, cfg, multirun)
 
 
+def sweep_objective(metrics: dict[str, Any] | None) -> float | None:
+    """The value `vadlit-train` returns to a Hydra sweeper (Optuna minimises it, `hparams_search`):
+    the validation criterion that chose the tested checkpoint, the reconstruction (or prediction)
+    loss on held-out *normal training* frames. Never a test metric: a sweeper that maximised test
+    AUROC would tune on the test set. None (a failed trial, to the sweeper) without training."""
+    value = ((metrics or {}).get("checkpoint") or {}).get("value")
+    return None if value is None else float(value)
+
+
 def refuse_untrained(trainer: L.Trainer, model) -> None:
     """A fit that took no optimizer step learned nothing: its test would print an AUROC of the initial
     weights as if it were a result."""
