@@ -18,7 +18,7 @@ LOGDIR ?= outputs
 
 .DEFAULT_GOAL := help
 INPUT ?=
-.PHONY: help install data train eval analyze score ablation report bench test test-all tensorboard clean
+.PHONY: help install data train eval analyze footage score ablation report bench test test-all tensorboard clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ eval: $(STAMP) ## Test a checkpoint: make eval CKPT=path/to.ckpt [ARGS=...]
 
 analyze: $(STAMP) ## Attention statistics and maps of a checkpoint on the test clips: make analyze CKPT=... [DATA=...]
 	$(BIN)/vadlit-analyze ckpt_path=$(CKPT) data=$(DATA) $(if $(ROOT),data.root=$(ROOT)) $(ARGS)
+
+footage: $(STAMP) ## Test videos of DATA as .mp4 with their labels, to try make score on: outputs/footage/
+	$(BIN)/vadlit-prepare data=$(DATA) $(if $(ROOT),data.root=$(ROOT)) export=outputs/footage $(ARGS)
 
 score: $(STAMP) ## Score a video file or frame folder: make score CKPT=... INPUT=video.avi [ARGS=threshold_quantile=0.99]
 	$(BIN)/vadlit-score ckpt_path=$(CKPT) input=$(INPUT) $(ARGS)

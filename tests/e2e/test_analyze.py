@@ -18,6 +18,10 @@ def test_analyze_writes_statistics_and_figures_for_every_layer_head_and_group(tm
     assert proc.returncode == 0, proc.stderr[-3000:]
     record = json.loads((out / "attention_stats.json").read_text())
     assert record["model"]["heads"] == 2 and set(record["layers"]) == {"generator", "discriminator"}
+    # the numbers, not only the paths: one row per layer and head (and their mean), with intervals
+    table = [line for line in proc.stdout.splitlines() if line.startswith("| generator |")]
+    assert [line.split("|")[2].strip() for line in table] == ["0", "1", "all"], proc.stdout
+    assert "entropy normal − anomalous" in proc.stdout and f"wrote {out / 'attention_stats.json'}" in proc.stdout
 
     # every test clip is counted once, in exactly one of normal / anomalous, and anomalous ones by kind
     cfg = compose_run(tmp_path, TINY + ["data.clip_len=4", "data.image_size=32"])

@@ -138,3 +138,22 @@ def test_bad_footage_and_thresholds_are_clear_errors(tmp_path, smoke_run):
     proc = cli("vadlit-score", [f"ckpt_path={ckpt}", f"input={short}", f"hydra.run.dir={tmp_path / 'cli'}"], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "short.avi" in proc.stderr and "shorter than one clip" in proc.stderr
+
+
+def test_exported_footage_scores_with_its_labels_beside_it(tmp_path, smoke_run):
+    """`make footage` then `make score`, as the README says: the exported .mp4 scores frame by frame."""
+    from tests.helpers.runs import TINY_DATA
+
+    folder = tmp_path / "footage"
+    proc = cli("vadlit-prepare", TINY_DATA + [f"export={folder}", "export_videos=1", f"hydra.run.dir={tmp_path / 'p'}",
+                                            f"paths.cache_dir={tmp_path / 'cache'}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    video, labels = folder / "test_001.mp4", folder / "test_001.labels.csv"
+    assert f"wrote {video}" in proc.stdout.replace("\n", "") and labels.is_file()
+    truth = read_rows(labels)
+    out = tmp_path / "scored"
+    proc = cli("vadlit-score", [f"ckpt_path={smoke_run / 'checkpoints' / 'last.ckpt'}", f"input={video}",
+                                f"hydra.run.dir={out}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = read_rows(out / "scores.csv")
+    assert len(rows) == len(truth) == 48 and {r["label"] for r in truth} == {"0", "1"}

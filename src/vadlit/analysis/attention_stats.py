@@ -105,7 +105,10 @@ def _bootstrap_means(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np
     """x (n, K) -> (n_boot, K) means of resampled clips (rows drawn with replacement).
 
     Each chunk of resamples is one (m, n) index array, turned into per-resample counts so the means are
-    one matrix product instead of an (m, n, K) gather.
+    one matrix product instead of an (m, n, K) gather. Hand-written rather than `scipy.stats.bootstrap`:
+    for 3,000 clips x 45 columns x 1,000 resamples scipy's percentile interval took 1.8 s and its BCa
+    5.6 s against 0.07 s here, with the same intervals to 0.002 (resampling noise; 2 CPU cores, load
+    2.4, 2026-12-01), and every layer, group and difference needs one.
     """
     n = x.shape[0]
     chunk = max(1, _BOOT_CHUNK // n)

@@ -114,7 +114,12 @@ def _roc(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _eer(fpr: np.ndarray, tpr: np.ndarray, thr: np.ndarray) -> tuple[float, float]:
-    """Equal error rate: where FPR = 1 - TPR (miss rate), linearly interpolated along the ROC."""
+    """Equal error rate: where FPR = 1 - TPR (miss rate), linearly interpolated along the ROC.
+
+    Not torchmetrics' `binary_eer`, which takes the ROC point nearest to FPR = FNR and reports their
+    mean: on a coarse ROC (few frames, many ties) that point can be far from the crossing (its own
+    docstring example gives 0.583 where the curves cross at 0.5). Interpolating along the segment
+    that crosses gives the rate at which both errors really are equal, and its threshold."""
     gap = (1.0 - tpr) - fpr  # 1 at (0, 0), -1 at (1, 1), non-increasing along the curve
     i = int(np.flatnonzero(gap <= 0)[0])
     if gap[i] == 0 or i == 0:

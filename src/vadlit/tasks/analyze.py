@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from vadlit.analysis.probe import analyze_attention
 from vadlit.errors import ConfigError
 from vadlit.tasks.compose import seed_of
+from vadlit.tasks.report import show_markdown
 from vadlit.models.ocr_gan_video.lightning_model import VideoAnomalyModule
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,35 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
                                max_batches=cfg.get("max_batches"), device=device_of(str(cfg.device)))
     record["checkpoint"] = str(cfg.ckpt_path)
     print(f"attention statistics of {sum(record['clips'][g] for g in ('normal', 'anomalous'))} test clips "
-          f"({record['clips']['normal']} normal, {record['clips']['anomalous']} anomalous): "
-          f"{out_dir / 'attention_stats.json'}, {out_dir / 'attention_stats.csv'}, "
-          + ", ".join(str(out_dir / f) for f in record["figures"].values()))
+          f"({record['clips']['normal']} normal, {record['clips']['anomalous']} anomalous)\n")
+    show_markdown(heads_table(record))
+    print("\n" + "\n".join(f"wrote {out_dir / f}" for f in ("attention_stats.json", "attention_stats.csv",
+                                                             *record["figures"].values())))
     return record
+
+
+SHOWN = ("entropy", "long_range")  # what separates a head that looks across time from one that does not
+
+
+def heads_table(record: dict[str, Any]) -> str:
+    """Per layer and head: normal and anomalous means of `SHOWN`, and normal − anomalous [95% CI]."""
+    cells: dict[tuple, dict] = {}
+    for row in record["rows"]:
+        if row["statistic"] in SHOWN and row["group"] in ("normal", "anomalous", "normal - anomalous"):
+            cells.setdefault((row["layer"], str(row["head"])), {})[(row["statistic"], row["group"])] = row
+
+    def num(row, interval=False) -> str:
+        if row is None or row.get("mean") is None:
+            return "—"
+        text = f"{row['mean']:.3f}"
+        if interval and row.get("ci_low") is not None and row.get("ci_high") is not None:
+            text += f" [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+        return text
+
+    header = ["layer", "head"] + [f"{s} {g}" for s in SHOWN for g in ("normal", "anomalous", "normal − anomalous")]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (layer, head), row in cells.items():
+        values = [num(row.get((s, g)), interval=g == "normal - anomalous")
+                  for s in SHOWN for g in ("normal", "anomalous", "normal - anomalous")]
+        lines.append("| " + " | ".join([layer, head, *values]) + " |")
+    return "\n".join(lines)

@@ -9,6 +9,8 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from vadlit.data.export import export_test_videos
+
 
 def prepare(cfg: DictConfig) -> None:
     datamodule = instantiate(cfg.data, _convert_="object")
@@ -33,3 +35,6 @@ def prepare(cfg: DictConfig) -> None:
         console.print(f"cache ({split.split}): {split.path}")
     console.print(f"{frames} frames ready in {seconds:.1f} s ({frames / max(seconds, 1e-9):.0f} frames/s; "
                   "a cache that already existed is only opened)")
+    if cfg.get("export"):
+        for path in export_test_videos(datamodule.source, cfg.export, cfg.export_videos):
+            console.print(f"wrote {path} (score it: make score CKPT=<ckpt> INPUT={path})")
