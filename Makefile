@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml
 		$(BIN)/pip install -q --no-index --no-deps "torch==$(TORCH_VERSION)" 2>/dev/null \
 		|| $(BIN)/pip install -q --no-deps "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX); \
 	fi
-	$(BIN)/pip install -q -e '.[dev,sweep,optuna]'
+	$(BIN)/pip install -q -e '.[dev,sweep,optuna,loggers]'
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install vadlit with its dependencies (CPU or CUDA torch)
@@ -74,8 +74,8 @@ test: $(STAMP) ## Run the test suite (fast tests; under ~8 minutes on 2 CPU core
 test-all: $(STAMP) ## Run every test, the slow ones too
 	$(BIN)/pytest -m "" $(PYTEST_ARGS)
 
-tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/ (LOGDIR=... for another folder)
-	$(BIN)/tensorboard --logdir $(LOGDIR)
+tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/ (LOGDIR=... for another folder; ARGS=--bind_all to serve a remote machine)
+	$(BIN)/tensorboard --logdir $(LOGDIR) $(ARGS)
 
 clean: ## Remove the virtual environment and caches (keeps outputs/)
 	rm -rf $(VENV) .pytest_cache .cache src/*.egg-info

@@ -1,6 +1,6 @@
 """Where the model looks: its anomaly maps over anomalous test frames, beside the ground-truth masks.
 
-One TensorBoard figure after testing, one row per anomalous event (its middle frame; events of
+One figure after testing (to every logger of the run), one row per anomalous event (its middle frame; events of
 every kind in turn, so a few rows cover them all), each row labelled with the video, the frame, the
 kind and the frame's score: the frame, the map over it, and the mask. The first test clips would
 show normal frames only, so the rows are picked from the ground truth, never from the scores.
@@ -12,7 +12,7 @@ import lightning.pytorch as L
 import numpy as np
 
 from vadlit.callbacks.score_curves import runs
-from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
+from vadlit.callbacks.figures import figure_loggers, log_figure
 from vadlit.callbacks.test_result_view import TestResultView
 
 MIN_SCALE = 3.0  # the colour scale spans at least 3 validation standard deviations
@@ -77,8 +77,7 @@ class AnomalyMapOverlays(TestResultView):
         self.max_frames = max(0, int(max_frames))
 
     def show(self, trainer: L.Trainer, pl_module, result) -> None:
-        writer = tensorboard_writer(trainer)
-        if writer is None or not self.max_frames or result.maps is None or not result.labels:
+        if not figure_loggers(trainer) or not self.max_frames or result.maps is None or not result.labels:
             return
         masks = result.masks or {}
         videos = [n for n in result.maps if n in masks] or list(result.maps)
@@ -90,4 +89,4 @@ class AnomalyMapOverlays(TestResultView):
                  "mask": masks[name][t] if name in masks else None,
                  "label": f"{name} · frame {t + 1}\n{kind} · score {result.scores[name][t]:.2f}"}
                 for name, t, kind in picked]
-        writer.add_figure("test/anomaly_maps", overlay_figure(rows), log_step(trainer))
+        log_figure(trainer, "test/anomaly_maps", overlay_figure(rows))

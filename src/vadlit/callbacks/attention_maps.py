@@ -1,4 +1,4 @@
-"""Attention heatmaps per head in TensorBoard, for a fixed set of normal and anomalous clips.
+"""Attention heatmaps per head for the run's loggers, for a fixed set of normal and anomalous clips.
 
 The clips are picked once (evenly spread over the test clips of each class, or held-out normal clips
 when the test set has no labels) and shown again every ``every_n_epochs`` validations and after
@@ -14,7 +14,7 @@ import torch
 
 from vadlit.analysis.attention_stats import maps_figure, mean_maps
 from vadlit.analysis.probe import attention_weights, clip_kind
-from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
+from vadlit.callbacks.figures import figure_loggers, log_figure, log_step
 from vadlit.data.source import NORMAL
 from vadlit.errors import VadlitError
 from vadlit.models.ocr_gan_video.lightning_model import to_unit_range
@@ -63,8 +63,7 @@ class AttentionMaps(L.Callback):
         self._fixed: tuple[torch.Tensor, list[str]] | None = None
 
     def _log(self, trainer: L.Trainer, pl_module, prefix: str) -> None:
-        writer = tensorboard_writer(trainer)
-        if writer is None or not trainer.is_global_zero or int(pl_module.hparams.heads) == 0:
+        if not figure_loggers(trainer) or int(pl_module.hparams.heads) == 0:
             return
         if self._fixed is None:
             self._fixed = fixed_clips(trainer.datamodule, self.clips_per_class)
@@ -79,7 +78,7 @@ class AttentionMaps(L.Callback):
             maps = mean_maps(w).numpy()
             fig, _ = maps_figure({t: m for t, m in zip(titles, maps)},
                                  f"{layer} attention (mean over positions), step {log_step(trainer)}")
-            writer.add_figure(f"{prefix}attention/{layer}", fig, log_step(trainer))
+            log_figure(trainer, f"{prefix}attention/{layer}", fig)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module) -> None:
         if not trainer.sanity_checking and trainer.current_epoch % self.every_n_epochs == 0:

@@ -1,4 +1,4 @@
-"""TensorBoard image grids of input, reconstruction and error map, logged at a bounded rate."""
+"""Image grids of input, reconstruction and error map, logged at a bounded rate."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import lightning.pytorch as L
 import torch
 from einops import rearrange
 
-from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
+from vadlit.callbacks.figures import figure_loggers, log_image
 
 
 def clip_grid(x: torch.Tensor, x_hat: torch.Tensor, max_clips: int = 2) -> torch.Tensor:
@@ -32,10 +32,9 @@ class ReconstructionGrid(L.Callback):
         self.every_n_epochs, self.max_clips = max(1, every_n_epochs), max_clips
 
     def _log(self, trainer: L.Trainer, tag: str, outputs) -> None:
-        writer = tensorboard_writer(trainer)
-        if writer is None or not isinstance(outputs, dict) or "x_hat" not in outputs:
+        if not figure_loggers(trainer) or not isinstance(outputs, dict) or "x_hat" not in outputs:
             return
-        writer.add_image(tag, clip_grid(outputs["x"], outputs["x_hat"], self.max_clips), log_step(trainer))
+        log_image(trainer, tag, clip_grid(outputs["x"], outputs["x_hat"], self.max_clips))
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
         if batch_idx == 0 and not trainer.sanity_checking and trainer.current_epoch % self.every_n_epochs == 0:

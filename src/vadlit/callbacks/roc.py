@@ -1,18 +1,17 @@
-"""The test ROC and precision-recall curves as TensorBoard figures, from the same frame scores as metrics.json."""
+"""The test ROC and precision-recall curves as figures for the run's loggers, from the same frame scores as metrics.json."""
 
 from __future__ import annotations
 
 import lightning.pytorch as L
 
-from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
+from vadlit.callbacks.figures import figure_loggers, log_figure
 from vadlit.callbacks.test_result_view import TestResultView
 from vadlit.evaluation.metrics import pr_curve, roc_curve
 
 
 class RocCurve(TestResultView):
     def show(self, trainer: L.Trainer, pl_module, result) -> None:
-        writer = tensorboard_writer(trainer)
-        if writer is None or result is None or not result.metrics or result.metrics.get("auroc") is None:
+        if not figure_loggers(trainer) or result is None or not result.metrics or result.metrics.get("auroc") is None:
             return
         import matplotlib
 
@@ -25,7 +24,7 @@ class RocCurve(TestResultView):
         ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=0.8)
         ax.set(xlabel="false positive rate", ylabel="true positive rate", title="frame-level ROC (test)")
         ax.legend(loc="lower right")
-        writer.add_figure("test/roc", fig, log_step(trainer))
+        log_figure(trainer, "test/roc", fig)
         plt.close(fig)
 
         precision, recall = pr_curve(result.scores, result.labels)
@@ -35,5 +34,5 @@ class RocCurve(TestResultView):
         ax.axhline(positives, linestyle="--", color="grey", linewidth=0.8, label=f"chance {positives:.3f}")
         ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="frame-level precision-recall (test)")
         ax.legend(loc="upper right")
-        writer.add_figure("test/pr", fig, log_step(trainer))
+        log_figure(trainer, "test/pr", fig)
         plt.close(fig)

@@ -1,4 +1,4 @@
-"""Per-test-video anomaly score curves in TensorBoard, the ground-truth anomalous stretches shaded.
+"""Per-test-video anomaly score curves for the run's loggers, the ground-truth anomalous stretches shaded.
 
 A ROC curve says how well scores rank; the curves say *where* a model fires: late on an event,
 on its whole duration, or on every passing object. At most ``max_videos`` figures per test run.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import lightning.pytorch as L
 import numpy as np
 
-from vadlit.callbacks.tensorboard import log_step, tensorboard_writer
+from vadlit.callbacks.figures import figure_loggers, log_figure
 from vadlit.callbacks.test_result_view import TestResultView
 
 
@@ -48,13 +48,11 @@ class ScoreCurves(TestResultView):
         self.max_videos = max(0, int(max_videos))
 
     def show(self, trainer: L.Trainer, pl_module, result) -> None:
-        writer = tensorboard_writer(trainer)
-        if writer is None or result is None or not result.scores or not self.max_videos:
+        if not figure_loggers(trainer) or result is None or not result.scores or not self.max_videos:
             return
         names = list(result.scores)
         if result.labels is not None:  # videos with anomalies first: they are the interesting ones
             names.sort(key=lambda n: not bool(np.any(result.labels[n])))
         for name in names[: self.max_videos]:
             labels = None if result.labels is None else result.labels[name]
-            writer.add_figure(f"test/scores/{name}", score_curve_figure(name, result.scores[name], labels),
-                              log_step(trainer))
+            log_figure(trainer, f"test/scores/{name}", score_curve_figure(name, result.scores[name], labels))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import lightning.pytorch as L
 
-from vadlit.callbacks.tensorboard import log_step
+from vadlit.callbacks.figures import log_step
 from vadlit.callbacks.test_result_view import TestResultView
 from vadlit.evaluation.metrics import headline
 from vadlit.evaluation.postprocess import ScoreOptions

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as L
+from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
+from vadlit.callbacks.figures import log_step
 from vadlit.evaluation.frame_scores import scoring_rule
 from vadlit.evaluation.map_files import write_maps
 from vadlit.evaluation.metrics import headline
@@ -83,7 +85,11 @@ def log_hparams(trainer: L.Trainer, hparams: dict, metrics: dict) -> None:
     """The HPARAMS table: one row per run with its final metrics, so a sweep compares at a glance."""
     finals = headline(metrics, prefix="hparams/")
     for logger in trainer.loggers:
-        logger.log_hyperparams(hparams, finals)
+        if isinstance(logger, TensorBoardLogger):  # its HPARAMS tab pairs the row with these metrics
+            logger.log_hyperparams(hparams, finals)
+        else:  # the others take the hyper-parameters alone; the finals are metrics like any other
+            logger.log_hyperparams(hparams)
+            logger.log_metrics(finals, step=log_step(trainer))
         logger.save()
 
 
