@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SWEEP_STAMP := $(VENV)/.installed-sweep
 TORCH_VERSION ?= 2.13.0
 # Where a CPU-only machine gets a CPU build of torch when none is offered locally (never CUDA wheels).
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
@@ -33,7 +34,12 @@ $(STAMP): pyproject.toml
 		$(BIN)/pip install -q --no-index --no-deps "torch==$(TORCH_VERSION)" 2>/dev/null \
 		|| $(BIN)/pip install -q --no-deps "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX); \
 	fi
-	$(BIN)/pip install -q -e '.[dev,sweep,optuna,loggers]'
+	$(BIN)/pip install -q -e '.[dev,optuna,loggers]'
+	@touch $@
+
+# Hydra's Ray and submitit launchers (Ray alone is ~300 MB): only for the targets that launch sweeps on them.
+$(SWEEP_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[sweep]'
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install vadlit with its dependencies (CPU or CUDA torch)
@@ -56,7 +62,7 @@ footage: $(STAMP) ## Test videos of DATA as .mp4 with their labels, to try make 
 score: $(STAMP) ## Score a video file or frame folder: make score CKPT=... INPUT=video.avi [ARGS=threshold_quantile=0.99]
 	$(BIN)/vadlit-score ckpt_path=$(CKPT) input=$(INPUT) $(ARGS)
 
-ablation: $(STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 5 seeds) on DATA, on every GPU present (else CPU); the sweep writes and prints its report
+ablation: $(SWEEP_STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 5 seeds) on DATA, on every GPU present (else CPU); the sweep writes and prints its report
 	@gpus=$$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); \
 	if [ "$${gpus:-0}" -gt 1 ]; then launcher="hydra/launcher=ray_local"; echo "$$gpus GPUs: one job per GPU (Ray)"; \
 	else launcher=""; echo "$${gpus:-0} GPU(s): jobs run one after another"; fi; \
@@ -71,7 +77,7 @@ bench: $(STAMP) ## Measure training, loading, scoring and attention speed on thi
 test: $(STAMP) ## Run the test suite (fast tests; under ~8 minutes on 2 CPU cores)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-all: $(STAMP) ## Run every test, the slow ones too
+test-all: $(SWEEP_STAMP) ## Run every test, the slow ones and the launchers' too (installs the sweep extra)
 	$(BIN)/pytest -m "" $(PYTEST_ARGS)
 
 tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/ (LOGDIR=... for another folder; ARGS=--bind_all to serve a remote machine)

@@ -39,7 +39,9 @@ def _jobs(log_dir: Path, study: str) -> dict[str, dict]:
     return jobs
 
 
+@pytest.mark.slow  # needs the sweep extra (Ray), which make test-all installs
 def test_ray_launcher_runs_jobs_concurrently_each_on_its_own_gpu(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="the sweep extra is not installed")
     # default paths: outputs/ under the directory the command runs in (a Ray worker runs elsewhere)
     args = ["-m", *TINY, "experiment=ablation_heads", "model=baseline,ta1", "hydra/launcher=ray_local", "hydra.launcher.ray.init.num_gpus=2",
                    "hydra.launcher.ray.remote.num_gpus=1", "hydra.launcher.ray.init.num_cpus=2"]

@@ -242,7 +242,8 @@ def test_config_composes_resolves_and_instantiates(primary, overrides, job_env):
         plugin = [e for e in _defaults(CONF / "hydra" / "launcher" / f"{launcher}.yaml") if isinstance(e, str)]
         absent = [p for p in plugin if p not in _options()["hydra/launcher"]]
         if absent:
-            pytest.skip(f"hydra/launcher={launcher} needs the {absent} launcher plugin, which is not installed")
+            pytest.skip(f"hydra/launcher={launcher} needs the {absent} launcher plugin, which is not installed "
+                        "(the sweep extra: make test-all installs it)")
     cfg = _compose(primary, overrides)
     choices = cfg.hydra.runtime.choices
     job = _job(cfg)
