@@ -32,6 +32,7 @@ to one that finds none.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -45,7 +46,8 @@ LEVELS = 256
 # Anomaly maps are in the score's units (validation standard deviations); these fixed bounds map them
 # to uint8 levels, 0.16 of a standard deviation apart, without looking at any test statistic.
 MAP_RANGE = (-10.0, 30.0)
-_SPATIAL = np.ones((3, 3), dtype=bool)  # 8-connected regions within a frame
+_FRAMES = np.zeros((3, 3, 3), dtype=bool)  # 8-connected regions within a frame, never across frames
+_FRAMES[1] = True
 # linked over time only through a shared pixel position in consecutive frames
 _TRACKS = np.zeros((3, 3, 3), dtype=bool)
 _TRACKS[1] = True
@@ -99,89 +101,74 @@ def _above(hist: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(hist[::-1])]).astype(np.float64)
 
 
-def _ground_truth(mask: np.ndarray):
-    """Per frame: region labels (0 = background) and each region's track id; and the track count."""
-    tracks, n_tracks = ndimage.label(mask, structure=_TRACKS)
-    frames = []
-    for t in range(mask.shape[0]):
-        labels, n = ndimage.label(mask[t], structure=_SPATIAL)
-        track_of = np.zeros(n, np.int64)
-        if n:
-            index = np.arange(1, n + 1)
-            track_of = ndimage.maximum(tracks[t], labels, index).astype(np.int64)
-        frames.append((labels, n, track_of))
-    return frames, n_tracks
-
-
-def _frame_counts(above: np.ndarray, gt_labels: np.ndarray, n_gt: int, beta: float) -> tuple[np.ndarray, int]:
-    """Which ground-truth regions of one frame are detected (IoU >= beta with a detected region), and
-    how many detected regions are false positives (IoU < beta with every ground-truth region)."""
-    det, n_det = ndimage.label(above, structure=_SPATIAL)
-    if n_det == 0:
-        return np.zeros(n_gt, bool), 0
-    if n_gt == 0:
-        return np.zeros(0, bool), n_det
-    inter = np.bincount((det * (n_gt + 1) + gt_labels).ravel(), minlength=(n_det + 1) * (n_gt + 1))
-    inter = inter.reshape(n_det + 1, n_gt + 1)[1:, 1:].astype(np.float64)
-    det_area = np.bincount(det.ravel(), minlength=n_det + 1)[1:].astype(np.float64)
-    gt_area = np.bincount(gt_labels.ravel(), minlength=n_gt + 1)[1:].astype(np.float64)
-    iou = inter / (det_area[:, None] + gt_area[None, :] - inter)
-    return (iou >= beta).any(axis=0), int((~(iou >= beta).any(axis=1)).sum())
+def _matches(det: np.ndarray, n_det: int, gt: np.ndarray, gt_area: np.ndarray, beta: float) -> tuple[np.ndarray, int]:
+    """Which ground-truth regions are detected (IoU >= beta with a detected region), and how many
+    detected regions are false positives (IoU < beta with every ground-truth region). Labels are
+    numbered over the whole video; a region never spans two frames, so only pairs of one frame overlap."""
+    both = (det > 0) & (gt > 0)
+    pairs, inter = np.unique(det[both].astype(np.int64) * (len(gt_area) + 1) + gt[both], return_counts=True)
+    d, r = np.divmod(pairs, len(gt_area) + 1)
+    det_area = np.bincount(det.ravel(), minlength=n_det + 1)
+    good = inter / (det_area[d] + gt_area[r - 1] - inter) >= beta
+    found = np.zeros(len(gt_area), bool)
+    found[r[good] - 1] = True
+    return found, n_det - len(np.unique(d[good]))
 
 
 def video_counts(m: np.ndarray, g: np.ndarray, levels: Sequence[int], beta: float, alpha: float,
                  regions: bool = True, kinds: Sequence[str] | None = None) -> Counts:
     """The `Counts` of one video: uint8 map ``m`` and bool mask ``g`` (frames, H, W); thresholds at
     ``levels`` (descending; map >= level is detected). Without ``regions``, the pixel counts only.
-    With the frames' ``kinds``, also per kind (a region has its frame's kind, a track its first frame's)."""
-    n_levels = len(levels)
-    frame_pos = np.zeros((len(m), LEVELS), np.int64)
-    frame_hits = np.zeros((len(m), n_levels), np.int64)
-    frame_regions = np.zeros(len(m), np.int64)
+    With the frames' ``kinds``, also per kind (a region has its frame's kind, a track its first frame's).
+
+    Each threshold labels the whole video in one call (`_FRAMES` keeps frames apart), not frame by frame."""
+    n_levels, n_frames = len(levels), len(m)
     pos = np.bincount(m[g], minlength=LEVELS)
     neg = np.bincount(m[~g], minlength=LEVELS)
-    pro = np.zeros(LEVELS + 1)
-    hit, false_pos, tracks_hit = (np.zeros(n_levels, np.int64) for _ in range(3))
-    frames, n_tracks = _ground_truth(g)
-    per_track = np.zeros((n_tracks + 1, n_levels), np.int64)
-    track_size = np.zeros(n_tracks + 1, np.int64)
-    n_regions = 0
-    for t, (gt_labels, n_gt, track_of) in enumerate(frames):
-        if n_gt:  # each region's overlap curve: the fraction of its pixels at or above each level
-            inside = gt_labels > 0
-            joint = gt_labels[inside].astype(np.int64) * LEVELS + m[t][inside]
-            hists = np.bincount(joint, minlength=(n_gt + 1) * LEVELS).reshape(n_gt + 1, LEVELS)[1:]
-            pro += (np.stack([_above(h) for h in hists]) / hists.sum(axis=1, keepdims=True)).sum(axis=0)
-            frame_pos[t] = np.bincount(m[t][inside], minlength=LEVELS)
-        n_regions += n_gt
-        frame_regions[t] = n_gt
-        if not regions:
-            continue
-        np.add.at(track_size, track_of, 1)
+    gt, n_regions = ndimage.label(g, structure=_FRAMES)
+    tracks, n_tracks = ndimage.label(g, structure=_TRACKS)
+    index = np.arange(1, n_regions + 1)
+    frame_of = np.array([s[0].start for s in ndimage.find_objects(gt)], np.int64) if n_regions else np.zeros(0, np.int64)
+    track_of = ndimage.maximum(tracks, gt, index).astype(np.int64) if n_regions else np.zeros(0, np.int64)
+    gt_area = np.bincount(gt.ravel(), minlength=n_regions + 1)[1:]
+    # each region's overlap curve (the fraction of its pixels at or above each level), summed
+    hists = np.bincount(gt[g].astype(np.int64) * LEVELS + m[g], minlength=(n_regions + 1) * LEVELS)
+    hists = hists.reshape(n_regions + 1, LEVELS)[1:]
+    pro = (np.cumsum(hists[:, ::-1], axis=1) / gt_area[:, None]).sum(axis=0) if n_regions else np.zeros(LEVELS)
+    pro = np.concatenate([[0.0], pro])
+    found_at = np.zeros((n_regions, n_levels), bool)
+    false_pos = np.zeros(n_levels, np.int64)
+    if regions:
+        low, high = (int(m.min()), int(m.max())) if m.size else (0, -1)
+        everything = None  # every level <= the map's minimum detects the same thing: whole frames
         for i, level in enumerate(levels):
-            found, fp = _frame_counts(m[t] >= level, gt_labels, n_gt, beta)
-            frame_hits[t, i] = int(found.sum())
-            false_pos[i] += fp
-            np.add.at(per_track[:, i], track_of[found], 1)
-    hit = frame_hits.sum(axis=0)
+            if level > high:
+                continue  # nothing detected
+            if level <= low and everything is not None:
+                found_at[:, i], false_pos[i] = everything
+                continue
+            det, n_det = ndimage.label(m >= level, structure=_FRAMES)
+            found_at[:, i], false_pos[i] = _matches(det, n_det, gt, gt_area, beta) if n_regions else (
+                np.zeros(0, bool), n_det)
+            if level <= low:
+                everything = (found_at[:, i], false_pos[i])
+    per_track = np.zeros((n_tracks + 1, n_levels), np.int64)
+    np.add.at(per_track, track_of, found_at.astype(np.int64))
+    track_size = np.bincount(track_of, minlength=n_tracks + 1)
     found_tracks = per_track[1:] >= alpha * track_size[1:, None]
-    if regions and n_tracks:
-        tracks_hit = found_tracks.sum(axis=0)
-    counts = Counts(pos, neg, pro, hit, false_pos, tracks_hit, n_regions, n_tracks, len(frames))
+    counts = Counts(pos, neg, pro, found_at.sum(axis=0), false_pos, found_tracks.sum(axis=0),
+                    n_regions, n_tracks, n_frames)
     if kinds is not None and n_regions:
         names = np.asarray([str(k) for k in kinds], dtype=object)
-        first = {}  # track id -> the kind of the first frame it appears in
-        for t, (_, _, track_of) in enumerate(frames):
-            for track in track_of.tolist():
-                first.setdefault(track, names[t])
-        track_kind = np.array([first.get(i + 1) for i in range(n_tracks)], dtype=object)
-        none = np.zeros(LEVELS, np.int64)
-        for kind in sorted(set(names[frame_regions > 0]) - {NORMAL}):
-            mine, tracks = names == kind, track_kind == kind
-            counts.by_kind[kind] = Counts(frame_pos[mine].sum(axis=0), none, np.zeros(LEVELS + 1),
-                                          frame_hits[mine].sum(axis=0), np.zeros(n_levels, np.int64),
-                                          found_tracks[tracks].sum(axis=0) if regions else np.zeros(n_levels),
-                                          int(frame_regions[mine].sum()), int(tracks.sum()), 0)
+        first = np.full(n_tracks + 1, n_frames, np.int64)  # each track's first frame
+        np.minimum.at(first, track_of, frame_of)
+        region_kind, track_kind = names[frame_of], names[np.minimum(first[1:], n_frames - 1)]
+        for kind in sorted(set(region_kind) - {NORMAL}):
+            mine, frames = region_kind == kind, names == kind
+            counts.by_kind[kind] = Counts(np.bincount(m[frames][g[frames]], minlength=LEVELS), np.zeros(LEVELS, np.int64),
+                                          np.zeros(LEVELS + 1), found_at[mine].sum(axis=0), np.zeros(n_levels, np.int64),
+                                          found_tracks[track_kind == kind].sum(axis=0), int(mine.sum()),
+                                          int((track_kind == kind).sum()), 0)
     return counts
 
 
@@ -190,9 +177,17 @@ def _levels(levels: Sequence[int] | None) -> list[int]:
 
 
 def _all_counts(maps, masks, levels, beta, alpha, regions: bool = True, kinds=None) -> list[Counts]:
-    return [video_counts(np.asarray(maps[n]), np.asarray(masks[n]).astype(bool), levels, beta, alpha, regions,
-                         None if kinds is None else kinds.get(n))
-            for n in _checked(maps, masks)]
+    """Every video's `Counts`, videos on threads: scipy's labelling and numpy's counting release the
+    GIL for much of their time, and the cores are idle after the predict loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(name: str) -> Counts:
+        return video_counts(np.asarray(maps[name]), np.asarray(masks[name]).astype(bool), levels, beta, alpha,
+                            regions, None if kinds is None else kinds.get(name))
+
+    names = _checked(maps, masks)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1))) as pool:
+        return list(pool.map(one, names))
 
 
 def _kind_totals(counts: Sequence[Counts], total: Counts, n_levels: int) -> dict[str, Counts]:

@@ -61,7 +61,7 @@ def localization_section(summary: Summary) -> list[str]:
              f"Over every pixel of the test videos with masks. AUPRO up to a false-positive rate of "
              f"{params.get('aupro_fpr_limit')}; RBDC/TBDC (Ramachandra & Jones, WACV 2020) with region overlap "
              f"β = {params.get('beta')}, track overlap α = {params.get('alpha')}, integrated over 0 to "
-             f"{params.get('fp_limit')} false positives per frame (README, \"Where is the anomaly\"). "
+             f"{params.get('fp_limit')} false positives per frame (README, \"Localisation metrics\"). "
              "Variant rows: mean ± std over seeds. Trivial rows: the per-pixel |frame − background| and "
              "|frame − previous frame| on the same pixels; a variant below them localises no better than a "
              "map that needs no model."]

@@ -83,13 +83,14 @@ def hparams_row(cfg: DictConfig, model: VideoAnomalyModule) -> dict[str, Any]:
 
 def log_hparams(trainer: L.Trainer, hparams: dict, metrics: dict) -> None:
     """The HPARAMS table: one row per run with its final metrics, so a sweep compares at a glance."""
-    finals = headline(metrics, prefix="hparams/")
+    # the HPARAMS tab pairs the row with the `test/` scalars the test already logged (same tags, same
+    # step): no second set of one-point `hparams/*` charts in front of the losses
+    finals = headline(metrics, prefix="test/")
     for logger in trainer.loggers:
-        if isinstance(logger, TensorBoardLogger):  # its HPARAMS tab pairs the row with these metrics
-            logger.log_hyperparams(hparams, finals)
-        else:  # the others take the hyper-parameters alone; the finals are metrics like any other
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(hparams, finals, step=log_step(trainer))
+        else:  # the others have the test metrics already and take the hyper-parameters alone
             logger.log_hyperparams(hparams)
-            logger.log_metrics(finals, step=log_step(trainer))
         logger.save()
 
 
