@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import os
 
+import pytest
+
 from tests.helpers.runs import TINY, compose_run
 
 
+@pytest.mark.slow  # about a minute (W&B and MLflow start up): make test-all
 def test_csv_wandb_and_mlflow_each_get_the_figures_of_a_smoke_run(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))

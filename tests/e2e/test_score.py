@@ -140,6 +140,7 @@ def test_bad_footage_and_thresholds_are_clear_errors(tmp_path, smoke_run):
     assert "short.avi" in proc.stderr and "shorter than one clip" in proc.stderr
 
 
+@pytest.mark.slow  # a prepare and a score run: make test-all
 def test_exported_footage_scores_with_its_labels_beside_it(tmp_path, smoke_run):
     """`make footage` then `make score`, as the README says: the exported .mp4 scores frame by frame."""
     from tests.helpers.runs import TINY_DATA

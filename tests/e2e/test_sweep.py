@@ -106,8 +106,12 @@ def test_ddp_on_cpu_trains_on_two_processes_and_tests_once(tmp_path):
 
 def test_resume_of_a_sweep_with_another_grid_is_refused_and_the_old_sweep_untouched(tmp_path):
     args = ["-m", *TINY, "trainer.max_epochs=1", "logger=none", "model=baseline", f"paths.log_dir={tmp_path / 'out'}"]
-    assert _run("vadlit-train", args + ["seed=1"], tmp_path).returncode == 0
+    first = _run("vadlit-train", args + ["seed=1"], tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
     (sweep,) = (tmp_path / "out" / "train" / "multiruns").iterdir()
+    # the sweep ends with its report written and its table printed: one command for a study
+    assert (sweep / "report.md").is_file() and (sweep / "results.csv").is_file()
+    assert "| runs | n | AUROC (%)" in first.stdout and f"wrote {sweep / 'report.md'}" in first.stdout
     before = (sweep / "multirun.yaml").read_bytes()
     proc = _run("vadlit-train", args + ["seed=2", "resume=true"], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers.runs import TINY, compose_run
 
 
+@pytest.mark.slow  # two tiny trainings: make test-all
 def test_the_value_a_sweeper_optimises_does_not_change_when_the_test_labels_do(tmp_path):
     from vadlit.tasks.train import run, sweep_objective
 

@@ -111,10 +111,10 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     assert sorted(curves) == ["test/scores/test_001", "test/scores/test_002"], "one score curve per test video"
     assert {"train/g_loss_step", "val/con_loss", "test/auroc"} <= set(tags["scalars"])
     assert not [t for t in tags["scalars"] if t.startswith("hparams/")], "HPARAMS reads the test/ scalars"
-    assert "_hparams_/session_start_info" in tags["tensors"], "the HPARAMS row is written"
+    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams"), "the HPARAMS row is written"
     # one step axis: figures at the scalars' step (batches trained, 2 epochs x 2), not optimizer steps (G and D)
     assert events.Scalars("test/auroc")[-1].step == events.Images("test/roc")[-1].step == 4
-    assert events.Images("val/reconstruction")[0].step == events.Scalars("val/con_loss")[0].step == 2
+    assert events.Images("val/reconstruction")[0].step == events.Scalars("val/con_loss")[0].step
 
     ckpt = metrics["checkpoint"]["path"]
     eval_dir = tmp_path / "eval"
