@@ -39,24 +39,67 @@ def _jobs(log_dir: Path, study: str) -> dict[str, dict]:
     return jobs
 
 
+def _run_infos(log_dir: Path, study: str) -> list[dict]:
+    (sweep,) = (log_dir / study / "multiruns").iterdir()
+    return [json.loads(p.read_text()) for p in sorted(sweep.glob("*/run_info.json"))]
+
+
+def _together(infos: list[dict]) -> bool:
+    """Whether every job was running at one moment (the latest start before the earliest end)."""
+    starts = [datetime.fromisoformat(i["start"]) for i in infos]
+    ends = [datetime.fromisoformat(i["end"]) for i in infos]
+    return max(starts) < min(ends)
+
+
+RAY = ["hydra/launcher=ray_local", "hydra.launcher.ray.init.num_cpus=10"]  # Ray may start 10 at once on 2 cores
+
+
 @pytest.mark.slow  # needs the sweep extra (Ray), which make test-all installs
-def test_ray_launcher_runs_jobs_concurrently_each_on_its_own_gpu(tmp_path):
+def test_ray_packs_five_jobs_on_one_gpu_and_runs_them_at_once(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="the sweep extra is not installed")
+    # one declared GPU, 5 jobs per GPU: each asks Ray for 0.2 of it, all five run together on it;
+    # with DataLoader workers, which Ray jobs start with forkserver (ray#13407: forked ones can hang)
+    args = ["-m", *TINY, "model=baseline,ta1,ta2,ta4,ta8", "data.num_workers=1", *RAY,
+            "hydra.launcher.ray.init.num_gpus=1", "jobs_per_gpu=5"]
+    proc = _run("vadlit-train", args, tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    infos = _run_infos(tmp_path / "outputs", "train")
+    assert len(infos) == 5 and all(i["status"] == "finished" for i in infos)
+    assert all(i["placement"]["gpu_share"] == pytest.approx(0.2) and i["CUDA_VISIBLE_DEVICES"] == "0"
+               and i["placement"]["gpu_ids"] == ["0"] for i in infos), [i.get("placement") for i in infos]
+    assert _together(infos), "the five jobs sharing the GPU ran at the same time"
+
+
+@pytest.mark.slow  # needs the sweep extra (Ray), which make test-all installs
+def test_ray_spreads_ten_packed_jobs_over_two_gpus_and_the_sweep_reports(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="the sweep extra is not installed")
     # default paths: outputs/ under the directory the command runs in (a Ray worker runs elsewhere)
-    args = ["-m", *TINY, "experiment=ablation_heads", "model=baseline,ta1", "hydra/launcher=ray_local", "hydra.launcher.ray.init.num_gpus=2",
-                   "hydra.launcher.ray.remote.num_gpus=1", "hydra.launcher.ray.init.num_cpus=2"]
-    proc = _run("vadlit-train", args, tmp_path)
+    args = ["-m", *TINY, "experiment=ablation_heads", "seed=0,1", *RAY, "hydra.launcher.ray.init.num_gpus=2",
+            "jobs_per_gpu=5"]
+    proc = _run("vadlit-train", args, tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    jobs = _jobs(tmp_path / "outputs", "ablation_heads")
-    assert len(jobs) == 2 and all(j["status"] == "finished" for j in jobs.values())
-    assert sorted(j["CUDA_VISIBLE_DEVICES"] for j in jobs.values()) == ["0", "1"], "one GPU of its own per job"
-    (a, b) = [(datetime.fromisoformat(j["start"]), datetime.fromisoformat(j["end"])) for j in jobs.values()]
-    assert a[0] <= b[1] and b[0] <= a[1], "the two jobs ran at the same time"
+    infos = _run_infos(tmp_path / "outputs", "ablation_heads")
+    assert len(infos) == 10 and all(i["status"] == "finished" for i in infos)
+    devices = sorted(i["CUDA_VISIBLE_DEVICES"] for i in infos)
+    assert devices == ["0"] * 5 + ["1"] * 5, "both GPUs, five jobs each"
+    assert all(i["placement"]["gpu_ids"] == [i["CUDA_VISIBLE_DEVICES"]] for i in infos)
     sweep = next((tmp_path / "outputs" / "ablation_heads" / "multiruns").iterdir())
-    assert len(list(sweep.glob("*/metrics.json"))) == 2
+    assert len(list(sweep.glob("*/metrics.json"))) == 10
     # the sweep ends with its report written and its table printed: one command for a study
     assert (sweep / "report.md").is_file() and (sweep / "results.csv").is_file()
     assert "| model | n | AUROC (%)" in proc.stdout and f"wrote {sweep / 'report.md'}" in proc.stdout
+
+
+@pytest.mark.slow  # about a minute on 2 cores
+def test_the_packed_launcher_runs_jobs_at_once_and_records_their_share(tmp_path):
+    # joblib, no Ray: what the GPU check uses on a machine without Ray; on this CPU, 2 jobs at once
+    args = ["-m", *TINY, "model=baseline,ta1", "hydra/launcher=packed", "jobs_per_gpu=2"]
+    proc = _run("vadlit-train", args, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    infos = _run_infos(tmp_path / "outputs", "train")
+    assert len(infos) == 2 and all(i["status"] == "finished" for i in infos)
+    assert all(i["placement"]["launcher"] == "packed" and i["placement"]["jobs_per_gpu"] == 2 for i in infos)
+    assert _together(infos)
 
 
 @pytest.mark.slow  # the longest end-to-end runs: make test-all

@@ -38,11 +38,35 @@ def best_precision() -> str:
     return "32-true"
 
 
-def gpus_per_job() -> int:
-    """One GPU per sweep job when there are GPUs, none otherwise, so the same sweep runs on a CPU."""
+def _jobs_per_gpu(value) -> int:
+    from vadlit.errors import ConfigError
+
+    if isinstance(value, bool) or not str(value).isdigit() or int(value) < 1:
+        raise ConfigError(f"jobs_per_gpu={value!r}: expected a whole number >= 1 (how many sweep jobs share one GPU)")
+    return int(value)
+
+
+def gpu_count(declared=None) -> int:
+    """The GPUs a sweep packs its jobs on: `declared` (Ray's ``init.num_gpus``, or the cluster's) when
+    given, else the ones torch sees here."""
+    if declared not in (None, "", "null", "None"):
+        return int(declared)
     import torch
 
-    return 1 if torch.cuda.is_available() and torch.cuda.device_count() > 0 else 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def gpu_share(jobs_per_gpu, declared=None) -> float:
+    """The fraction of a GPU one sweep job asks Ray for (``num_gpus``): 1/jobs_per_gpu where there are
+    GPUs, so that many jobs run on each at once; 0 without GPUs, so the same sweep runs on a CPU."""
+    per_gpu = _jobs_per_gpu(jobs_per_gpu)
+    return 1.0 / per_gpu if gpu_count(declared) > 0 else 0.0
+
+
+def packed_jobs(jobs_per_gpu) -> int:
+    """How many jobs the packed (joblib) launcher runs at once: jobs_per_gpu on each GPU, or on the
+    CPU as one device when there is none."""
+    return _jobs_per_gpu(jobs_per_gpu) * max(1, gpu_count())
 
 
 def has_cuda() -> bool:
@@ -90,7 +114,8 @@ def register() -> None:
     for name, fn in {
         "vadlit_root": project_root,
         "vadlit_precision": best_precision,
-        "vadlit_gpus_per_job": gpus_per_job,
+        "vadlit_gpu_share": gpu_share,
+        "vadlit_packed_jobs": packed_jobs,
         "vadlit_cuda": has_cuda,
         "vadlit_sweep_dir": sweep_dir,
         "vadlit_run_dir": run_dir,

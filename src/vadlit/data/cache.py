@@ -25,6 +25,7 @@ import numpy as np
 
 from vadlit.data.frames import convert_channels, resize_frames, resize_masks
 from vadlit.data.source import NORMAL, Source, VideoData
+from vadlit.data.workers import MappedArray
 from vadlit.image_size import as_size
 from vadlit.errors import DataError
 
@@ -229,12 +230,12 @@ def _open(folder: Path, split: str) -> CachedSplit:
     meta = json.loads((folder / "meta.json").read_text())
     videos = []
     for i, entry in enumerate(meta["videos"]):
-        frames = np.load(folder / f"{i:05d}-frames.npy", mmap_mode="r")
+        frames = MappedArray.open(folder / f"{i:05d}-frames.npy")
         labels = masks = None
         if (folder / f"{i:05d}-labels.npy").exists():
             labels = np.load(folder / f"{i:05d}-labels.npy")
         if "mask_width" in entry:
-            packed = np.load(folder / f"{i:05d}-masks.npy", mmap_mode="r")
+            packed = MappedArray.open(folder / f"{i:05d}-masks.npy")
             masks = _PackedMasks(packed, entry["mask_width"])
         videos.append(CachedVideo(frames, labels, entry.get("kinds"), masks, name=entry["name"]))
     return CachedSplit(split, videos, folder)

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from vadlit.data.cache import CachedSplit, load_split
 from vadlit.data.clips import ClipDataset, Segment, scored_stride
 from vadlit.data.source import Source
+from vadlit.data.workers import worker_start_method
 from vadlit.image_size import as_size
 from vadlit.errors import ConfigError, DataError
 
@@ -151,6 +152,7 @@ class ClipDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
+            multiprocessing_context=worker_start_method(self.num_workers),
             drop_last=False,
         )
 

@@ -21,6 +21,7 @@ from vadlit.tasks.compose import compose, seed_of
 from vadlit.tasks.evaluate import evaluate
 from vadlit.tasks.ddp import ddp_children_from, trainer_after_fit
 from vadlit.tasks.lightning_logs import quiet_lightning
+from vadlit.tasks.placement import place
 from vadlit.tasks.results import hparams_row, log_hparams, print_summary, write_results
 from vadlit.tasks.run_folder import (already_finished, failures_recorded, finish_run_folder, is_rank_zero, read_json,
                                      start_run_folder, trainer_record)
@@ -60,7 +61,9 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     seed = seed_of(cfg)  # a bad seed is refused before anything is written
     if already_finished(cfg, out_dir):
         return read_json(out_dir / "metrics.json")
+    placement = place(cfg)  # before the folder's config.yaml: the packed launcher may choose the GPU
     info = start_run_folder(cfg, out_dir)
+    info["placement"] = placement
 
     L.seed_everything(seed, workers=True)
     parts = compose(cfg)
