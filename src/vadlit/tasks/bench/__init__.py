@@ -8,6 +8,10 @@ One concept per module: `settings` (the `bench:` config section, checked), `case
 measured configuration from the real config tree), `timing`, `flops` (FLOP counting and the machine's
 dense matmul rate), `memory` (peak tensor memory on any device), `training`, `loading`, `scoring`,
 `attention`, `gpu`, `goals`, `table` (printing and bench.json) and `runner` (the whole run).
+
+The prepared GPU check (experiments/bench_gpu/check.py) reuses them: `gpu_check` (the run, its
+refusals and its deadline), `gpu_plan` (what it measures, in which order), `deadline`, `gpu_throughput`,
+`packed_ablation` (the packed heads sweep), `agreement` (its AUROCs against the CPU's) and `gpu_report`.
 """
 
 __all__ = ["run_bench"]

@@ -33,7 +33,7 @@ from vadlit.tasks.run_folder import now, start_record
 log = logging.getLogger(__name__)
 
 
-def _quiet() -> None:
+def quiet() -> None:
     """Lightning's per-fit banners (devices, `max_epochs` reached) would drown the bench's progress lines."""
     from vadlit.tasks.lightning_logs import quiet_lightning
 
@@ -92,7 +92,7 @@ def _plan(settings: BenchSettings, compose: Composer, device_type: str) -> list[
 
 def run_bench(cfg: DictConfig, compose: Composer) -> dict[str, Any]:
     """Measure everything `cfg.bench` asks for; print the tables, write bench.json, return the results."""
-    _quiet()
+    quiet()
     settings = load_settings(cfg.get("bench"), compose.group_options("model"))
     root_dir = str(cfg.paths.output_dir)
     probe = make_trainer(cfg, root_dir)  # the device and precision training would use
