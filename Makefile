@@ -19,7 +19,7 @@ LOGDIR ?= outputs
 
 .DEFAULT_GOAL := help
 INPUT ?=
-.PHONY: help install data train eval analyze footage score ablation report bench test test-all tensorboard clean
+.PHONY: help install data train eval analyze footage score ablation report bench gpu-check test test-all tensorboard clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,12 @@ report: $(STAMP) ## Tables, CSV and plot of a sweep: make report [SWEEP=outputs/
 
 bench: $(STAMP) ## Measure training, loading, scoring and attention speed on this machine; tables + bench.json (ARGS=hydra overrides)
 	$(BIN)/vadlit-bench $(ARGS)
+
+# Without CUDA, the script's own refusal becomes make's one line (`$(error)`), not a line plus make's "Error 2".
+gpu-check: $(STAMP) ## The prepared GPU check: step speed per precision, MFU, the packed ablation vs the CPU (experiments/bench_gpu/; ARGS=--budget-s ...)
+	$(eval GPU_REFUSAL := $(shell $(BIN)/python experiments/bench_gpu/check.py --probe $(ARGS)))
+	$(if $(GPU_REFUSAL),$(error $(GPU_REFUSAL)))
+	PYTHONUNBUFFERED=1 $(BIN)/python experiments/bench_gpu/check.py $(ARGS)
 
 test: $(STAMP) ## Run the test suite (fast tests; under ~8 minutes on 2 CPU cores)
 	$(BIN)/pytest $(PYTEST_ARGS)
