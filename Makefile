@@ -62,10 +62,14 @@ footage: $(STAMP) ## Test videos of DATA as .mp4 with their labels, to try make 
 score: $(STAMP) ## Score a video file or frame folder: make score CKPT=... INPUT=video.avi [ARGS=threshold_quantile=0.99]
 	$(BIN)/vadlit-score ckpt_path=$(CKPT) input=$(INPUT) $(ARGS)
 
-ablation: $(SWEEP_STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 5 seeds) on DATA, on every GPU present (else CPU); the sweep writes and prints its report
+ablation: $(SWEEP_STAMP) ## The heads study (baseline, 1, 2, 4, 8 heads x 5 seeds) on DATA, packed on every GPU present (else CPU); the sweep writes and prints its report [JOBS_PER_GPU=n]
 	@gpus=$$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); \
-	if [ "$${gpus:-0}" -gt 1 ]; then launcher="hydra/launcher=ray_local"; echo "$$gpus GPUs: one job per GPU (Ray)"; \
-	else launcher=""; echo "$${gpus:-0} GPU(s): jobs run one after another"; fi; \
+	if [ "$${gpus:-0}" -gt 0 ]; then \
+		jobs="$(JOBS_PER_GPU)"; \
+		if [ -z "$$jobs" ]; then jobs=$$($(BIN)/python -m vadlit.cli.packing model=ta8 data=$(DATA) $(if $(ROOT),data.root=$(ROOT)) \
+			hydra.output_subdir=null hydra.run.dir=$$(mktemp -d)) || exit 1; fi; \
+		launcher="hydra/launcher=ray_local jobs_per_gpu=$$jobs"; echo "$$gpus GPU(s), $$jobs jobs per GPU (Ray)"; \
+	else launcher=""; echo "no GPU: jobs run one after another"; fi; \
 	$(BIN)/vadlit-train -m experiment=$(STUDY) data=$(DATA) $(if $(ROOT),data.root=$(ROOT)) $$launcher $(ARGS)
 
 report: $(STAMP) ## Tables, CSV and plot of a sweep: make report [SWEEP=outputs/<study>/multiruns/<sweep>] (default: newest)
