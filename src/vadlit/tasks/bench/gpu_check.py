@@ -72,8 +72,11 @@ def parse_args(argv: list[str], default_reference: Path | None) -> argparse.Name
 
 
 def refusal(rehearsal: bool) -> str | None:
-    """Why this machine cannot run the check (no CUDA), or None."""
-    import torch
+    """Why this machine cannot run the check (no torch, no CUDA), or None."""
+    try:
+        import torch
+    except ImportError as exc:
+        return f"this python ({sys.executable}) has no torch ({exc}); run the check with the GPU machine's own python3"
 
     if rehearsal or torch.cuda.is_available():
         return None
