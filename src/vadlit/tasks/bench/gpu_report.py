@@ -127,6 +127,11 @@ def render_markdown(results: dict[str, Any]) -> str:
             lines.append(f"`{ablation['command']}`: {ablation['wall_s']:.0f} s wall, {ablation.get('finished', 0)}/"
                          f"{ablation['jobs_expected']} finished, at most {ablation.get('max_concurrent_runs', 0)} "
                          f"runs at once ({ablation.get('ended')}).")
+            shares = sorted({str((r.get("placement") or {}).get("gpu_share")) for r in ablation.get("runs", [])})
+            precisions = sorted({str(r.get("precision")) for r in ablation.get("runs", [])})
+            if shares or precisions:
+                lines.append(f"Each run's GPU share (run_info.json): {', '.join(shares)}; precision: "
+                             f"{', '.join(precisions)}.")
         else:
             lines.append(ablation.get("skipped") or ablation.get("error") or "not run")
     agreement = results.get("agreement") or {}
