@@ -219,3 +219,25 @@ def test_a_spent_budget_skips_every_case_and_still_writes_valid_files(monkeypatc
     assert "bfloat16" in results["dense"]
     assert "## Goals" in (out / "gpu_check.md").read_text()
     assert sorted(p.name for p in out.iterdir()) == ["gpu_check.json", "gpu_check.md"]  # no temporary file left
+
+
+def test_the_hard_deadline_keeps_the_partial_results_and_ends_the_sweep(monkeypatch, capsys, tmp_path):
+    import argparse
+    import subprocess
+
+    monkeypatch.setattr(gpu_check.os, "_exit", lambda code: (_ for _ in ()).throw(SystemExit(code)))
+    args = argparse.Namespace(output=str(tmp_path / "out"), work=str(tmp_path / "work"), budget_s=60.0,
+                              parts=["throughput", "ablation"], reference=None)
+    check = gpu_check.Check(rehearsal_plan(), args, None, True, [])
+    check.results["throughput"] = {"cases": [{"case": "ta4 32x32x8 32-true", "model": "ta4", "size": "32x32x8",
+                                              "precision": "32-true", "option": None, "skipped": "out of time"}]}
+    check.child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    with pytest.raises(SystemExit) as stopped:
+        check._hard_stop()
+    assert stopped.value.code == 3
+    assert check.child.wait(timeout=10) != 0            # the sweep's process group was killed
+    results = json.loads((tmp_path / "out" / "gpu_check.json").read_text())
+    assert results["check"]["status"] == "stopped at the hard deadline"
+    assert results["throughput"]["cases"][0]["skipped"] == "out of time"
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "hard deadline" in err
