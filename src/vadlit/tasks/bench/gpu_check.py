@@ -267,15 +267,23 @@ class Check:
         def started(process) -> None:
             self.child = process
 
-        record = run_ablation(self.plan, self.work, slice_s, self.say, on_start=started)
-        self.child = None
+        try:
+            record = run_ablation(self.plan, self.work, slice_s, self.say, on_start=started)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unwritable work folder: the other parts still run
+            from vadlit.errors import one_line
+
+            record = {"jobs_expected": expected_jobs(self.plan), "runs": [], "finished": 0,
+                      "error": f"{type(exc).__name__}: {one_line(exc)[:500]}", "ended": "failed to run"}
+            self.say(f"ablation: failed: {record['error']}")
+        finally:
+            self.child = None
         agreement = compare(record["runs"], self.reference)
         if record.get("finished"):
             record["kept"] = keep_report(Path(record["sweep_dir"]), self.out)
         with self.lock:
             self.results["ablation"] = record
             self.results["agreement"] = agreement
-        self.say(f"ablation: {record['finished']}/{record['jobs_expected']} finished in {record['wall_s']:.0f} s "
+        self.say(f"ablation: {record['finished']}/{record['jobs_expected']} finished in {record.get('wall_s', 0):.0f} s "
                  f"({record['ended']}); {agreement['variants_within']}/{agreement['variants_judged']} variants and "
                  f"{agreement['runs_within_fp']}/{agreement['runs_compared']} runs within the CPU's noise")
         self.save()

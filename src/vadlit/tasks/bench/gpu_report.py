@@ -50,7 +50,7 @@ def evaluate(results: dict[str, Any], goal_size: str, models: list[str]) -> list
     name = f"packed ablation, {expected or '?'} runs on one GPU, wall time"
     target = f"<= {ABLATION_MINUTES:g} min"
     if "wall_s" not in ablation:
-        row = goal_row(name, target, None, "", None, note=ablation.get("skipped") or "not run")
+        row = goal_row(name, target, None, "", None, note=ablation.get("skipped") or ablation.get("error") or "not run")
     else:
         minutes = ablation["wall_s"] / 60
         complete = ablation.get("finished") == expected and ablation.get("returncode") == 0

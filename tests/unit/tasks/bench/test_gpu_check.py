@@ -241,3 +241,21 @@ def test_the_hard_deadline_keeps_the_partial_results_and_ends_the_sweep(monkeypa
     assert results["throughput"]["cases"][0]["skipped"] == "out of time"
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "hard deadline" in err
+
+
+def test_an_ablation_that_cannot_start_is_recorded_and_the_check_goes_on(monkeypatch, tmp_path):
+    from vadlit.tasks.bench import packed_ablation
+
+    def broken(*args, **kwargs):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(packed_ablation, "run_ablation", broken)
+    monkeypatch.setenv(gpu_check.REHEARSAL_ENV, "1")
+    reference = tmp_path / "r.json"
+    reference.write_text(json.dumps(REFERENCE))
+    out = tmp_path / "out"
+    assert gpu_check.main(["--output", str(out), "--work", str(tmp_path / "work"), "--parts", "ablation"],
+                          default_reference=reference) == 0
+    results = json.loads((out / "gpu_check.json").read_text())
+    assert "no space left" in results["ablation"]["error"]
+    assert "no space left" in results["goals"][-2]["status"]
