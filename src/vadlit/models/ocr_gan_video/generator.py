@@ -97,11 +97,12 @@ TEMPORAL_LEVELS = ("all", "bottleneck")
 
 @dataclass
 class GeneratorPass:
-    """high_hat, low_hat: decoded bands (B*T', C, H, W); attention: bottleneck weights or None;
-    features: per encoder level, the attention-mixed joint features (B, T, 2*C_i, h_i, w_i)."""
+    """high_hat, low_hat: decoded bands (B*T', C, H, W), None when only features were asked for;
+    attention: bottleneck weights or None; features: per encoder level computed, the attention-mixed
+    joint features (B, T, 2*C_i, h_i, w_i)."""
 
-    high_hat: torch.Tensor
-    low_hat: torch.Tensor
+    high_hat: torch.Tensor | None
+    low_hat: torch.Tensor | None
     attention: torch.Tensor | None
     features: list[torch.Tensor]
 
@@ -206,10 +207,15 @@ class TwoStreamGenerator(nn.Module):
 
     def forward(
         self, high: torch.Tensor, low: torch.Tensor, batch: int, return_attention: bool = False,
-        last_only: bool = False,
+        last_only: bool = False, levels: int | None = None,
     ) -> GeneratorPass:
         """``last_only``: decode only the last slot of each clip (the one predict judges); the
-        decoder is per frame, so the other slots' outputs would be computed for nothing."""
+        decoder is per frame, so the other slots' outputs would be computed for nothing.
+        ``levels``: run only the first ``levels`` encoder levels and decode nothing (a score that
+        reads features only). One entry point for both, so ``model.compile`` compiles both."""
+        if levels is not None:
+            features, attn = self.encode(high, low, batch, levels=levels, return_attention=return_attention)
+            return GeneratorPass(None, None, attn, features)
         features, attn = self.encode(high, low, batch, return_attention=return_attention)
         streams = [f.flatten(0, 1).chunk(2, dim=1) for f in features]
         if last_only:

@@ -280,22 +280,25 @@ class VideoAnomalyModule(L.LightningModule):
         """Whether a clip's score judges its last frame only (``predict``) or all of them."""
         return self.net.objective == "predict"
 
-    def frame_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    def frame_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Score a batch of clips: the scores (B, T') of their judged frames (for
-        ``FrameScores.add_clips``), and the tensors a callback may show (``x``, ``x_hat`` of those frames)."""
-        x, out, ev = self._evidence(batch)
-        scores = self.reference.standardise(self.reference.terms(ev))
-        return scores, {"x": self.net.targets(x), "x_hat": out.x_hat}
+        ``FrameScores.add_clips``), and their anomaly maps (B, T', H, W) when the clips carry pixel
+        masks (``localize``), else None. Only the terms the score takes are computed (see
+        ``OCRGANVideo.scored_evidence``): the default memory and motion read encoder features
+        alone, so neither the decoder nor the discriminator runs."""
+        x = to_unit_range(batch["clip"].to(self.device))
+        ev = self.net.scored_evidence(x, self.hparams.score_lambda, self.memory_level, self.playback_level,
+                                      self.reference.active().tolist())
+        raw = self.reference.raw_maps(ev)
+        scores = self.reference.standardise(self.reference.terms_of(raw, ev))
+        maps = self.reference.anomaly_map(raw, ev) if self.localize and "masks" in batch else None
+        return scores, maps
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> ClipScores:
         """The scores of a batch of test clips or new footage (``vadlit-score``), on the CPU, with the
         ground truth the clips carry, and the clips' anomaly maps when they carry pixel masks
         (``localize``); `evaluation.test_result` turns them into frame scores and metrics."""
-        x, out, ev = self._evidence(batch)
-        raw = self.reference.raw_maps(ev)
-        scores = self.reference.standardise(self.reference.terms_of(raw, ev))
-        maps = self.reference.anomaly_map(raw, ev) if self.localize and "masks" in batch else None
-        return ClipScores.of(batch, scores, maps)
+        return ClipScores.of(batch, *self.frame_scores(batch))
 
     def parameter_counts(self) -> dict[str, int]:
         return self.net.parameter_counts()

@@ -122,9 +122,8 @@ class NormalReference(nn.Module):
         terms over a frame's top positions instead."""
         if not self.is_fitted:
             raise RuntimeError("NormalReference.anomaly_map before fit_stats")
-        size = evidence.error.shape[-2:]
-        b, t = evidence.error.shape[:2]
-        shapes = [None, evidence.features.shape[-2:], None]
+        b, t, *size = evidence.shape
+        shapes = [None, None if evidence.features is None else evidence.features.shape[-2:], None]
         mean, std = self.stats[:, 0].float(), self.stats[:, 1].float()
         out = None
         for i, active in enumerate(self.active().tolist()):
@@ -133,7 +132,7 @@ class NormalReference(nn.Module):
             values = raw[i].view(b, t, *shapes[i]) if shapes[i] is not None else raw[i]
             z = (F.interpolate(values.float(), size=size, mode="bilinear", align_corners=False) - mean[i]) / std[i]
             out = z if out is None else torch.maximum(out, z)
-        return out if out is not None else evidence.error.new_zeros(b, t, *size)
+        return out if out is not None else self.stats.new_zeros(b, t, *size, dtype=torch.float32)
 
     def terms(self, evidence) -> torch.Tensor:
         """(B, T', 3) raw terms of an ``ocr_gan.Evidence``, in the order of ``TERMS``."""
@@ -142,16 +141,19 @@ class NormalReference(nn.Module):
     def raw_maps(self, evidence) -> list[torch.Tensor | None]:
         """Each term's value at every position, computed once for the score and the anomaly map:
         error windows (B, T', h, w), memory distances (B, T', h*w), playback surprise (B, T', h, w)
-        (None for a term that is off)."""
-        f = evidence.features
-        return [self._error_windows(evidence.error), self._nearest(f) if len(self.memory) else None,
-                self._surprise(evidence.motion_features) if self.playback_steps else None]
+        (None for a term that is off, or whose evidence was not computed)."""
+        error, f, motion = evidence.error, evidence.features, evidence.motion_features
+        return [None if error is None else self._error_windows(error),
+                self._nearest(f) if f is not None and len(self.memory) else None,
+                self._surprise(motion) if motion is not None and self.playback_steps else None]
 
     def terms_of(self, raw: list[torch.Tensor | None], evidence) -> torch.Tensor:
         """The terms (as `error_term`, `memory_term`, `motion_term`) from `raw_maps`, which the
-        anomaly map reads too: the positions are computed once."""
-        zeros = evidence.features.new_zeros(evidence.features.shape[:2])
-        return torch.stack([raw[0].amax(dim=(2, 3)), zeros if raw[1] is None else self._top(raw[1]),
+        anomaly map reads too: the positions are computed once. A term not computed is 0 (the
+        score does not take it)."""
+        zeros = self.stats.new_zeros(evidence.shape[:2], dtype=torch.float32)
+        return torch.stack([zeros if raw[0] is None else raw[0].amax(dim=(2, 3)),
+                            zeros if raw[1] is None else self._top(raw[1]),
                             zeros if raw[2] is None else self._top(raw[2].flatten(2), self.playback_top)], dim=-1)
 
     # -- fitting (normal data only) --------------------------------------------------------------

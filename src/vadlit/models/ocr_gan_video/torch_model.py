@@ -47,11 +47,13 @@ class GeneratorOutput:
 class Evidence:
     """What the score of each target frame is made of: an error map (B, T', H, W), the
     attention-mixed features (B, T', C, h, w) that the one-class memory judges, and those the
-    playback head reads."""
+    playback head reads; each None when the score does not take its term (``scored_evidence``).
+    shape: (B, T', H, W) of the judged frames, whatever was computed."""
 
-    error: torch.Tensor
-    features: torch.Tensor
-    motion_features: torch.Tensor
+    error: torch.Tensor | None
+    features: torch.Tensor | None
+    motion_features: torch.Tensor | None
+    shape: torch.Size
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -189,9 +191,13 @@ class OCRGANVideo(nn.Module):
         """The attention-mixed generator features (B, T', C, h, w) of level ``level`` of the target
         frames, as ``generate(clips).features[level]`` gives them, running only the encoder levels
         up to ``level`` (no decoder): what the score's reference is fitted on."""
+        return self.targets(self._encoded(clips, level % self.generator.depth + 1)[-1])
+
+    def _encoded(self, clips: torch.Tensor, levels: int) -> list[torch.Tensor]:
+        """The generator features of the first ``levels`` encoder levels, all T slots (attention
+        mixes them, so every slot is encoded even where one is judged)."""
         high, low = self._bands(clips)
-        features, _ = self.generator.encode(high, low, clips.shape[0], levels=level + 1)
-        return self.targets(features[-1])
+        return self.generator(high, low, clips.shape[0], levels=levels).features
 
     def discriminate(
         self, clip: torch.Tensor, return_attention: bool = False
@@ -215,8 +221,7 @@ class OCRGANVideo(nn.Module):
         frames only, so how normal they are says how normal the clip's motion is. motion_features:
         the same of level ``motion_level`` (default: ``memory_level``), for the playback head.
         """
-        if not 0.0 <= lam <= 1.0:
-            raise ValueError(f"lam={lam}: expected a weight in [0, 1]")
+        self._check_lam(lam)
         dtype = next(self.discriminator.parameters()).dtype
         with torch.autocast(device_type=x.device.type, enabled=False):
             real = self.discriminator.encode(x.to(dtype))
@@ -227,7 +232,38 @@ class OCRGANVideo(nn.Module):
             feat = F.interpolate(feat, size=rec.shape[-2:], mode="bilinear", align_corners=False)
             features = self.targets(out.features[memory_level]).float()
             motion = features if motion_level is None else self.targets(out.features[motion_level]).float()
-        return Evidence(lam * rec + (1.0 - lam) * feat, features, motion)
+        return Evidence(lam * rec + (1.0 - lam) * feat, features, motion, rec.shape)
+
+    def scored_evidence(self, x: torch.Tensor, lam: float, memory_level: int, motion_level: int | None,
+                        needed: Sequence[bool]) -> Evidence:
+        """``evidence(x, generate(x), ...)`` for the terms the score takes only (``needed``: error,
+        memory, motion, as ``NormalReference.active``); the others are None. The error term alone
+        needs the decoder and the discriminator: without it the score reads encoder features, so
+        only the encoder runs, up to the deepest level read. The values are those of ``evidence``."""
+        error, memory, motion = (bool(n) for n in needed)
+        self._check_lam(lam)
+        motion_level = memory_level if motion_level is None else motion_level
+        if error:
+            ev = self.evidence(x, self.generate(x), lam, memory_level, motion_level)
+            return Evidence(ev.error, ev.features if memory else None, ev.motion_features if motion else None,
+                            ev.shape)
+        self._check_clip(x)
+        shape = torch.Size((x.shape[0], len(range(x.shape[1])[self.target_frames]), *x.shape[-2:]))
+        depth = self.generator.depth
+        read = [level % depth for level, need in ((memory_level, memory), (motion_level, motion)) if need]
+        if not read:
+            return Evidence(None, None, None, shape)
+        encoded = self._encoded(x, max(read) + 1)
+
+        def judged(level: int, need: bool) -> torch.Tensor | None:
+            return self.targets(encoded[level % depth]).float() if need else None  # float32 as in ``evidence``
+
+        return Evidence(None, judged(memory_level, memory), judged(motion_level, motion), shape)
+
+    @staticmethod
+    def _check_lam(lam: float) -> None:
+        if not 0.0 <= lam <= 1.0:
+            raise ValueError(f"lam={lam}: expected a weight in [0, 1]")
 
     def score(self, x: torch.Tensor, out: GeneratorOutput, lam: float) -> torch.Tensor:
         """(B, T') the plain, uncalibrated score: the mean of the error map (see ``evidence``)."""

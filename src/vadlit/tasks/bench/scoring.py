@@ -1,6 +1,8 @@
-"""Test scoring throughput: the model's test path (`generate` + `score`, in eval mode, under inference
-mode and the run's precision) over real test clips from `ClipDataModule.test_dataloader()`, with the
-test stride `vadlit-train` uses (1 for `predict`, so every frame ends a clip).
+"""Test scoring throughput: the model's test path (its predict step's `frame_scores`, which computes
+only the terms the score takes, anomaly maps included where the clips have masks; in eval mode,
+under inference mode and the run's precision) over real test clips from
+`ClipDataModule.test_dataloader()`, with the test stride `vadlit-train` uses (1 for `predict`, so
+every frame ends a clip), for every objective in `bench.objectives`.
 
 Two rates: scored frames/s (clip frames that get a score: all T for `reconstruct`, the last one for
 `predict`) and test-set frames/s (how fast a whole test pass goes: overlapping clips score a frame
@@ -20,7 +22,7 @@ from vadlit.data.clips import scored_stride
 
 
 def _score(model, batch: dict[str, torch.Tensor]) -> None:
-    if hasattr(model, "frame_scores"):  # the test step's own scoring (scores + frame bookkeeping)
+    if hasattr(model, "frame_scores"):  # the test step's own scoring (scores and maps)
         model.frame_scores(batch)
         return
     from vadlit.models.ocr_gan_video.lightning_model import to_unit_range

@@ -1,11 +1,14 @@
 """NormalReference: the score's terms and their standardisation on normal validation data only."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from vadlit.errors import ConfigError
 from vadlit.models.ocr_gan_video.hparams import HParams
 from vadlit.models.ocr_gan_video.reference import NormalReference, positions
+from vadlit.models.ocr_gan_video.torch_model import Evidence
 
 
 def test_error_term_is_the_largest_window_mean():
@@ -126,13 +129,11 @@ def test_positions_keep_one_vector_per_frame_position():
 
 
 def test_the_anomaly_map_is_made_of_the_score_terms_at_every_position():
-    from types import SimpleNamespace
-
     torch.manual_seed(0)
     ref = NormalReference(feature_dim=3, memory_size=4, patch=2, top=2, playback_steps=0)
     ref.fit_memory(torch.randn(16, 3), torch.Generator().manual_seed(0))
-    ev = SimpleNamespace(error=torch.rand(2, 3, 8, 8), features=torch.randn(2, 3, 3, 4, 4),
-                         motion_features=torch.randn(2, 3, 3, 4, 4))
+    error = torch.rand(2, 3, 8, 8)
+    ev = Evidence(error, torch.randn(2, 3, 3, 4, 4), torch.randn(2, 3, 3, 4, 4), error.shape)
     raw = ref.raw_maps(ev)
     assert torch.equal(ref.terms_of(raw, ev), ref.terms(ev)), "computed once, the same terms"
     ref.fit_stats(torch.stack([torch.rand(10), torch.rand(10) + 1, torch.zeros(10)], dim=1).double())
@@ -142,7 +143,7 @@ def test_the_anomaly_map_is_made_of_the_score_terms_at_every_position():
     mean, std = ref.stats[:, 0].float(), ref.stats[:, 1].float()
     zmax = torch.maximum((raw[0].amax(dim=(2, 3)) - mean[0]) / std[0], (raw[1].amax(dim=-1) - mean[1]) / std[1])
     assert torch.all(maps.amax(dim=(2, 3)) <= zmax + 1e-5)
-    spiked = SimpleNamespace(error=ev.error.clone(), features=ev.features, motion_features=ev.motion_features)
+    spiked = replace(ev, error=ev.error.clone())
     spiked.error[0, 0, 6:8, 0:2] = 50.0  # a bright error in the bottom-left corner of one frame
     hot = ref.anomaly_map(ref.raw_maps(spiked), spiked)[0, 0]
     y, x = divmod(int(hot.argmax()), 8)
