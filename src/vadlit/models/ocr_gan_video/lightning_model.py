@@ -9,6 +9,7 @@ and for new footage; `evaluation.test_result` turns those scores into frame scor
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import Any
 
 import lightning.pytorch as L
@@ -192,10 +193,20 @@ class VideoAnomalyModule(L.LightningModule):
         out = self.net.generate(x)
         return x, out, self.net.evidence(x, out, self.hparams.score_lambda, self.memory_level, self.playback_level)
 
+    def _predict_precision(self):
+        """The autocast of the run's predict step (a no-op for 32-true), for the networks' passes of
+        the reference fit: it runs in a hook, outside that context, and without it under mixed
+        precision the memory and statistics would come from float32 features and the test scores
+        from bf16/fp16 ones."""
+        trainer = self._trainer
+        return trainer.precision_plugin.predict_step_context() if trainer is not None else nullcontext()
+
     @torch.no_grad()
     def fit_reference(self, datamodule) -> None:
         """Fit the score's reference to these weights on normal data only: the memory from the
-        training clips, the statistics (and ``val_scores``) from the held-out validation videos."""
+        training clips, the statistics (and ``val_scores``) from the held-out validation videos.
+        The networks run under the autocast the test scores are computed in; the rest of the fit
+        (the playback head's, the statistics) in float32."""
         train_loader, val_loader = datamodule.reference_dataloaders()
         was_training = self.training
         self.eval()
@@ -206,7 +217,8 @@ class VideoAnomalyModule(L.LightningModule):
             pool = []
             for batch in train_loader:
                 x = to_unit_range(batch["clip"].to(self.device))  # the encoder alone gives the features
-                vectors = positions(self.net.target_features(x, self.memory_level)).cpu()
+                with self._predict_precision():
+                    vectors = positions(self.net.target_features(x, self.memory_level)).cpu()
                 pool.append(vectors[torch.randperm(len(vectors), generator=generator)[:per_batch]])
             self.reference.fit_memory(torch.cat(pool), generator)
         self._fit_playback(datamodule, generator)
@@ -214,7 +226,8 @@ class VideoAnomalyModule(L.LightningModule):
         accumulator = FrameScores([v.name for v in videos], [len(v) for v in videos])
         rows, updates = [], []
         for batch in val_loader:
-            _, _, ev = self._evidence(batch)
+            with self._predict_precision():
+                _, _, ev = self._evidence(batch)
             terms = self.reference.terms(ev).cpu()
             rows.append(terms.reshape(-1, terms.shape[-1]))
             updates.append(({"video": batch["video"], "frames": batch["frames"]}, terms))
@@ -245,7 +258,8 @@ class VideoAnomalyModule(L.LightningModule):
             window = to_unit_range(batch["clip"].to(self.device))
             for _ in range(PLAYBACK_REPLAYS):
                 clips, y, w = playback_clips(window, clip_len, self.playback_speeds, generator)
-                f = self.net.target_features(clips, level)
+                with self._predict_precision():
+                    f = self.net.target_features(clips, level)
                 pick = torch.rand(f.shape[:2], generator=generator).argsort(dim=1)[:, :per_clip]
                 features.append(f[torch.arange(len(f)).unsqueeze(1), pick.to(f.device)].flatten(0, 1).half())
                 labels.append(y.repeat_interleave(per_clip))

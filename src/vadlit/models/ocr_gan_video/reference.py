@@ -141,11 +141,16 @@ class NormalReference(nn.Module):
     def raw_maps(self, evidence) -> list[torch.Tensor | None]:
         """Each term's value at every position, computed once for the score and the anomaly map:
         error windows (B, T', h, w), memory distances (B, T', h*w), playback surprise (B, T', h, w)
-        (None for a term that is off, or whose evidence was not computed)."""
+        (None for a term that is off, or whose evidence was not computed).
+
+        float32 with autocast off: under mixed precision the networks run in bf16/fp16, but the
+        score's own arithmetic (the kNN distances, the playback head) is cheap and is what the
+        validation statistics standardise, so it keeps float32's resolution."""
         error, f, motion = evidence.error, evidence.features, evidence.motion_features
-        return [None if error is None else self._error_windows(error),
-                self._nearest(f) if f is not None and len(self.memory) else None,
-                self._surprise(motion) if motion is not None and self.playback_steps else None]
+        with torch.autocast(self.stats.device.type, enabled=False):
+            return [None if error is None else self._error_windows(error.float()),
+                    self._nearest(f.float()) if f is not None and len(self.memory) else None,
+                    self._surprise(motion.float()) if motion is not None and self.playback_steps else None]
 
     def terms_of(self, raw: list[torch.Tensor | None], evidence) -> torch.Tensor:
         """The terms (as `error_term`, `memory_term`, `motion_term`) from `raw_maps`, which the
@@ -185,8 +190,9 @@ class NormalReference(nn.Module):
                 if isinstance(layer, nn.Conv2d):
                     layer.reset_parameters()
         self.playback.requires_grad_(True)
-        try:
-            return fit_head(self.playback, features, labels, weights, self.playback_steps, generator)
+        try:  # float32 like its use in `raw_maps`, whatever autocast the fit is called under
+            with torch.autocast(features.device.type, enabled=False):
+                return fit_head(self.playback, features, labels, weights, self.playback_steps, generator)
         finally:
             self.playback.requires_grad_(False)
 
