@@ -62,9 +62,15 @@ class VideoAnomalyModule(L.LightningModule):
 
     def configure_model(self) -> None:
         if self.hparams.get("compile"):
-            # in place: parameter names (and so checkpoints) stay those of the uncompiled model
+            # in place: parameter names (and so checkpoints) stay those of the uncompiled model.
+            # The generator is always called through its forward (`generate`, and the encoder-only
+            # path of the features), so compiling its forward compiles all of it. The discriminator
+            # is not: training and the score call `encode` and `judge`, never its forward, so a
+            # compiled forward would never run; its parts are compiled instead.
             self.net.generator.compile()
-            self.net.discriminator.compile()
+            d = self.net.discriminator
+            for part in (d.encoder, d.attention, d.classifier):
+                part.compile()
 
     # -- checkpoints ------------------------------------------------------------------------------
     @classmethod
