@@ -96,7 +96,8 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     assert metrics["auroc"] == pytest.approx(recomputed, abs=1e-6)
     info = json.loads((run_dir / "run_info.json").read_text())
     assert {"start", "end", "host", "accelerator", "devices", "CUDA_VISIBLE_DEVICES", "precision", "seed",
-            "git_commit"} <= set(info)
+            "git_commit", "placement"} <= set(info)
+    assert info["placement"]["gpu_share"] == 0.0 and info["placement"]["jobs_per_gpu"] == 1, "on a CPU: no GPU share"
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -111,7 +112,14 @@ def test_cli_train_then_eval_writes_outputs_and_metrics_match_scores(tmp_path):
     assert sorted(curves) == ["test/scores/test_001", "test/scores/test_002"], "one score curve per test video"
     assert {"train/g_loss_step", "val/con_loss", "test/auroc"} <= set(tags["scalars"])
     assert not [t for t in tags["scalars"] if t.startswith("hparams/")], "HPARAMS reads the test/ scalars"
-    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams"), "the HPARAMS row is written"
+    hparams = events.PluginTagToContent("hparams")
+    assert "_hparams_/session_start_info" in hparams, "the HPARAMS row is written"
+    from tensorboard.plugins.hparams import metadata
+
+    row = metadata.parse_session_start_info_plugin_data(hparams["_hparams_/session_start_info"]).hparams
+    assert {"variant", "heads", "objective", "seed"} <= set(row) and len(row) <= 12, \
+        "HPARAMS holds the run's factors, not the model's internals"
+    assert {"val/con_loss", "val/con_loss_best"} <= set(tags["scalars"]), "the tested checkpoint is marked"
     # one step axis: figures at the scalars' step (batches trained, 2 epochs x 2), not optimizer steps (G and D)
     assert events.Scalars("test/auroc")[-1].step == events.Images("test/roc")[-1].step == 4
     assert events.Images("val/reconstruction")[0].step == events.Scalars("val/con_loss")[0].step

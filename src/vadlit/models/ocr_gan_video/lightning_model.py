@@ -44,7 +44,10 @@ class VideoAnomalyModule(L.LightningModule):
         documented in `conf/model/ocr_gan.yaml`); checked there, so a wrong one is one clear line."""
         super().__init__()
         hp = HParams.from_config(hparams)
-        self.save_hyperparameters(hp.as_dict())
+        # kept in checkpoints; not logged: the loggers get the run's factors (variant, heads, objective,
+        # seed, ...) from tasks.results.hparams_row, not forty model internals that TensorBoard's
+        # HPARAMS would list first and hide the factors behind (it shows five columns by default)
+        self.save_hyperparameters(hp.as_dict(), logger=False)
         self.playback_speeds = tuple(hp.playback_speeds)
         self.net = OCRGANVideo(**hp.network())
         self.memory_level, self.playback_level = hp.level("memory_level"), hp.level("playback_level")
