@@ -83,7 +83,7 @@ def render(results: dict[str, Any], console: Console | None = None) -> None:
                   _f(r.get("ratio_to_training"), ",.1f", suffix="x"))
     console.print(t)
 
-    t = _table("Test scoring (generate + score, eval mode, inference_mode, real test clips)",
+    t = _table("Test scoring (the score's terms only, eval mode, inference_mode, real test clips)",
                ["case", "eval batch", "stride", "batches", "clips/s", "scored frames/s", "test-set frames/s"],
                "scored frames: T per clip for reconstruct, 1 for predict; test-set frames/s: the rate of a "
                "whole test pass (overlapping clips score a frame more than once).")
