@@ -17,8 +17,14 @@ def read_scores(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+# the baseline, the default ta4 and tconv in make test; ta1, ta2 and ta8 differ from ta4 in the head
+# count alone (unit tests cover the heads): slow, in make test-all, to keep make test under 8 minutes
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("variant", ["baseline", pytest.param("ta1", marks=SLOW), pytest.param("ta2", marks=SLOW),
+                                     "ta4", pytest.param("ta8", marks=SLOW), "tconv"])
 @pytest.mark.parametrize("objective", ["reconstruct", "predict"])
-@pytest.mark.parametrize("variant", ["baseline", "ta1", "ta2", "ta4", "ta8", "tconv"])
 def test_every_variant_and_objective_trains_and_scores_every_frame(tmp_path, variant, objective):
     from vadlit.tasks.train import run
 
