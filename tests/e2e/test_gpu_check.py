@@ -44,7 +44,8 @@ def test_without_cuda_the_script_refuses_in_one_line(tmp_path):
 def test_without_cuda_make_gpu_check_refuses_in_one_line(tmp_path):
     out = tmp_path / "out"
     # -o: the installed venv counts as up to date (no install here); BIN: the python running the tests
-    result = subprocess.run(["make", "-o", ".venv/.installed", "gpu-check", f"BIN={Path(sys.executable).parent}",
+    # --no-print-directory: run from make test, a nested make would print "Entering directory"
+    result = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "gpu-check", f"BIN={Path(sys.executable).parent}",
                              f"ARGS=--output {out} --work {tmp_path / 'work'}"], cwd=ROOT,
                             env=_env(tmp_path, CUDA_VISIBLE_DEVICES=""), capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
